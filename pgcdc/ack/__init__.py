@@ -1,0 +1,1 @@
+"""Delivered positions -> the WAL position that is safe to confirm to PostgreSQL."""

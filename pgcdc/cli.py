@@ -1,0 +1,107 @@
+"""The ``pgcdc`` command: parses arguments, builds the objects, runs them. No logic of its own."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+import threading
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+
+from pgcdc import __version__
+from pgcdc.config import load_config_file, parse_config
+from pgcdc.errors import ConfigError, PgcdcError
+from pgcdc.pipeline import Connector
+from pgcdc.produce.client import kafka_settings
+
+app = typer.Typer(
+    name="pgcdc",
+    help="Stream PostgreSQL changes to Kafka as Debezium-compatible events.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+log = logging.getLogger("pgcdc")
+
+
+def _setup_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def fail(message: str, *, code: int = 1) -> typer.Exit:
+    """One clear line on stderr and a non-zero exit."""
+    typer.echo(f"pgcdc: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def run_until_stopped(connector: Connector) -> None:
+    """Run a connector, retrying retriable failures with backoff, until SIGTERM/SIGINT; then drain and return."""
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        log.info("received %s: draining", signal.Signals(signum).name)
+        connector.stop()
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+    delay = 1.0
+    waiter = threading.Event()
+    while not connector.stopping:
+        try:
+            connector.run()
+            return
+        except PgcdcError as err:
+            if not err.retriable or connector.stopping:
+                raise
+            log.warning("%s; retrying in %.0f s", err, delay)
+            waiter.wait(delay)
+            delay = min(delay * 2, 60.0)
+
+
+@app.command()
+def run(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Kafka Connect JSON or Debezium .properties file.")],
+    kafka: Annotated[
+        str | None, typer.Option("--kafka", envvar="KAFKA_URL", help="Kafka bootstrap servers or kafka+ssl:// URLs.")
+    ] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
+) -> None:
+    """Run one connector in the foreground until Ctrl-C or SIGTERM, which drain, confirm and exit 0.
+
+    Example: KAFKA_URL=localhost:9092 pgcdc run --config users-connector.json
+    """
+    _setup_logging(log_level)
+    try:
+        name, raw = load_config_file(str(config))
+        if name and "name" not in raw:
+            raw["name"] = name
+        settings = parse_config(raw)
+        connector = Connector(config=settings, kafka=kafka_settings(kafka))
+        run_until_stopped(connector)
+    except ConfigError as err:
+        raise fail(f"invalid configuration: {err}", code=2) from None
+    except PgcdcError as err:
+        raise fail(str(err)) from None
+
+
+@app.command()
+def version() -> None:
+    """Print pgcdc's version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

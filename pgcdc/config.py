@@ -1,0 +1,459 @@
+"""Typed connector settings under Debezium's property names, parsed and validated before anything starts."""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+import orjson
+
+from pgcdc.decode.modes import TypeModes
+from pgcdc.errors import ConfigError
+
+DEBEZIUM_CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
+JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+OPERATIONS = ("c", "u", "d", "t")
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    """One configuration key: its default (as Debezium spells it), unit and why it exists."""
+
+    key: str
+    default: str | None
+    doc: str
+
+
+# Every key pgcdc acts on. The docs page and `pgcdc run --help-settings` are generated from this table,
+# and a test fails when one of them is missing from docs/configuration.md.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("name", None, "Connector name; also names the Kafka Connect offsets. From the JSON envelope if absent."),
+    Setting("connector.class", DEBEZIUM_CONNECTOR_CLASS, "Must be Debezium's PostgresConnector class (accepted as is)."),
+    Setting("database.hostname", "localhost", "PostgreSQL host."),
+    Setting("database.port", "5432", "PostgreSQL port."),
+    Setting("database.user", None, "Role with REPLICATION and SELECT on the captured tables."),
+    Setting("database.password", None, "Password of database.user; never logged or returned."),
+    Setting("database.dbname", None, "Database to capture."),
+    Setting("database.sslmode", "prefer", "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full."),
+    Setting("database.url", None, "postgres:// URL instead of the five database.* keys (also $DATABASE_URL)."),
+    Setting("topic.prefix", None, "Required. Topic names start with it: <prefix>.<schema>.<table>."),
+    Setting("plugin.name", "pgoutput", "Logical decoding plugin; pgoutput is the only one (built into PostgreSQL 10+)."),
+    Setting("slot.name", "debezium", "Replication slot; one connector per slot."),
+    Setting("publication.name", "dbz_publication", "Publication the slot streams."),
+    Setting(
+        "publication.autocreate.mode",
+        "filtered",
+        "filtered: publication of exactly the captured tables and columns (excluded columns never leave the "
+        "server); all_tables: FOR ALL TABLES; disabled: must already exist. Debezium defaults to all_tables; "
+        "pgcdc to filtered, so excluded columns are not sent over the wire.",
+    ),
+    Setting("table.include.list", None, "Comma-separated regular expressions matched against schema.table."),
+    Setting("table.exclude.list", None, "Comma-separated regular expressions of schema.table to leave out."),
+    Setting("column.include.list", None, "Comma-separated regular expressions of schema.table.column to keep."),
+    Setting("column.exclude.list", None, "Comma-separated regular expressions of schema.table.column to leave out."),
+    Setting(
+        "column.exclude.mode",
+        "client",
+        "pgcdc's own key. client: excluded columns are dropped by pgcdc (as Debezium does), so the table may "
+        "use any replica identity. publication: left out of the publication's column list (PostgreSQL 15+), so "
+        "their values never leave the server; PostgreSQL then rejects UPDATE/DELETE on a table switched to "
+        "REPLICA IDENTITY FULL, so pgcdc refuses such tables at start.",
+    ),
+    Setting(
+        "message.key.columns",
+        None,
+        "Key columns for tables without a usable primary key: <table regex>:<col>,<col>;<table regex>:<col>.",
+    ),
+    Setting("tombstones.on.delete", "true", "Write a null-valued record after each delete, for log compaction."),
+    Setting("skipped.operations", "t", "Operations not emitted: c, u, d, t, or none. Debezium skips truncate."),
+    Setting("snapshot.mode", "no_data", "no_data (alias never): stream changes from the slot's creation on."),
+    Setting("heartbeat.interval.ms", "0", "Milliseconds between heartbeat records; 0 turns heartbeats off."),
+    Setting("topic.heartbeat.prefix", "__debezium-heartbeat", "Heartbeats go to <this>.<topic.prefix>."),
+    Setting("topic.creation.default.partitions", "1", "Partitions of topics pgcdc creates."),
+    Setting(
+        "topic.creation.default.replication.factor",
+        "-1",
+        "Replication factor of topics pgcdc creates; -1 takes the broker's default.",
+    ),
+    Setting("decimal.handling.mode", "precise", "numeric as precise (Connect Decimal), double or string."),
+    Setting("time.precision.mode", "adaptive", "How time and timestamp columns are represented."),
+    Setting("binary.handling.mode", "bytes", "bytea as bytes (base64 in JSON), base64, base64-url-safe or hex."),
+    Setting("max.queue.size", "8192", "Events buffered between the stream reader and the producer (count)."),
+    Setting(
+        "max.queue.size.in.bytes",
+        "67108864",
+        "Bytes of serialized events the producer may hold unacknowledged; a full buffer pauses reading.",
+    ),
+    Setting("status.update.interval.ms", "10000", "Milliseconds between position reports to PostgreSQL."),
+)
+
+_KNOWN = {s.key for s in SETTINGS}
+
+# Kafka Connect's own keys and Debezium keys that change nothing pgcdc writes: accepted so that an existing
+# connector config works unchanged.
+_ACCEPTED_WITHOUT_EFFECT = re.compile(
+    r"tasks\.max|key\.converter|value\.converter|header\.converter"
+    r"|(key|value)\.converter\.schemas\.enable|errors\..*|config\.action\.reload"
+    r"|topic\.creation\.(groups|default\.(?!partitions$|replication\.factor$)[\w.]+)"
+    r"|database\.server\.name|database\.tcpKeepAlive|poll\.interval\.ms|max\.batch\.size"
+    r"|include\.schema\.changes|provide\.transaction\.metadata|slot\.drop\.on\.stop|snapshot\.fetch\.size"
+)
+
+# Keys that would change what is written and are not implemented: refusing beats silently differing.
+_NOT_SUPPORTED = re.compile(r"transforms(\..*)?|predicates(\..*)?|column\.mask\..*|column\.truncate\..*")
+
+
+def _parse_bool(key: str, text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    raise ConfigError(f"{key}={text!r} is not a boolean: use true or false")
+
+
+def _parse_int(key: str, text: str, *, minimum: int) -> int:
+    try:
+        value = int(text.strip())
+    except ValueError:
+        raise ConfigError(f"{key}={text!r} is not a whole number") from None
+    if value < minimum:
+        raise ConfigError(f"{key}={value} is below its minimum of {minimum}")
+    return value
+
+
+def _parse_choice(key: str, text: str, choices: tuple[str, ...]) -> str:
+    value = text.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{key}={text!r} is not one of: {', '.join(choices)}")
+    return value
+
+
+def _split_list(text: str | None) -> tuple[str, ...]:
+    # Debezium splits on commas that are not escaped with a backslash.
+    if not text:
+        return ()
+    parts = re.split(r"(?<!\\),", text)
+    return tuple(p.strip().replace("\\,", ",") for p in parts if p.strip())
+
+
+def _compile_patterns(key: str, text: str | None) -> tuple[re.Pattern[str], ...]:
+    patterns = []
+    for item in _split_list(text):
+        try:
+            patterns.append(re.compile(item))
+        except re.error as err:
+            raise ConfigError(f"{key}: {item!r} is not a valid regular expression ({err})") from None
+    return tuple(patterns)
+
+
+def _parse_key_columns(text: str | None) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
+    if not text:
+        return ()
+    rules = []
+    for entry in (e.strip() for e in text.split(";") if e.strip()):
+        table, sep, columns = entry.rpartition(":")
+        names = tuple(c.strip() for c in columns.split(",") if c.strip())
+        if not sep or not table or not names:
+            raise ConfigError(
+                f"message.key.columns: {entry!r} is not <table regex>:<column>[,<column>...] "
+                "(example: public.orders:order_no,line)"
+            )
+        rules.append((_compile_patterns("message.key.columns", table)[0], names))
+    return tuple(rules)
+
+
+@dataclass(frozen=True, slots=True)
+class DatabaseSettings:
+    """Where and as whom to connect; ``conninfo`` holds the password, so it is never printed."""
+
+    host: str
+    port: int
+    user: str
+    password: str | None = field(repr=False)
+    dbname: str
+    sslmode: str
+
+    def conninfo(self, **extra: str) -> str:
+        from psycopg.conninfo import make_conninfo
+
+        params: dict[str, Any] = {
+            "host": self.host,
+            "port": self.port,
+            "user": self.user,
+            "dbname": self.dbname,
+            "sslmode": self.sslmode,
+            "application_name": "pgcdc",
+        }
+        if self.password is not None:
+            params["password"] = self.password
+        params.update(extra)
+        return make_conninfo("", **params)
+
+    def describe(self) -> str:
+        """Where we connect, safe to print: no password."""
+        return f"postgresql://{self.user}@{self.host}:{self.port}/{self.dbname}"
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectorConfig:
+    """A validated connector configuration."""
+
+    name: str
+    database: DatabaseSettings
+    topic_prefix: str
+    slot_name: str
+    publication_name: str
+    publication_autocreate_mode: str
+    table_include: tuple[re.Pattern[str], ...]
+    table_exclude: tuple[re.Pattern[str], ...]
+    column_include: tuple[re.Pattern[str], ...]
+    column_exclude: tuple[re.Pattern[str], ...]
+    column_exclude_mode: str
+    message_key_columns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
+    tombstones_on_delete: bool
+    skipped_operations: frozenset[str]
+    snapshot_mode: str
+    heartbeat_interval_ms: int
+    heartbeat_topic_prefix: str
+    topic_partitions: int
+    topic_replication_factor: int
+    type_modes: TypeModes
+    max_queue_size: int
+    max_queue_bytes: int
+    status_update_interval_ms: int
+    raw: Mapping[str, str] = field(repr=False)
+    """The settings as given (secrets included): what the worker stores; mask before showing."""
+
+    @property
+    def heartbeat_topic(self) -> str:
+        return f"{self.heartbeat_topic_prefix}.{self.topic_prefix}"
+
+    def table_topic(self, schema: str, table: str) -> str:
+        return f"{self.topic_prefix}.{schema}.{table}"
+
+    def captures_table(self, schema: str, table: str) -> bool:
+        qualified = f"{schema}.{table}"
+        if self.table_include and not any(p.fullmatch(qualified) for p in self.table_include):
+            return False
+        return not any(p.fullmatch(qualified) for p in self.table_exclude)
+
+    def captures_column(self, schema: str, table: str, column: str) -> bool:
+        qualified = f"{schema}.{table}.{column}"
+        if self.column_include and not any(p.fullmatch(qualified) for p in self.column_include):
+            return False
+        return not any(p.fullmatch(qualified) for p in self.column_exclude)
+
+    def key_columns_for(self, schema: str, table: str) -> tuple[str, ...] | None:
+        """The ``message.key.columns`` override for a table, or None to use its primary key."""
+        qualified = f"{schema}.{table}"
+        for pattern, columns in self.message_key_columns:
+            if pattern.fullmatch(qualified):
+                return columns
+        return None
+
+
+SECRET_KEY = re.compile(r"(password|secret|token|credential|\.key$|sasl\.jaas\.config|database\.url$)", re.I)
+
+
+def mask_secrets(raw: Mapping[str, str]) -> dict[str, str]:
+    """The settings with every secret value replaced, for APIs, logs and CLI output."""
+    masked = {}
+    for key, value in raw.items():
+        if SECRET_KEY.search(key):
+            masked[key] = "********"
+        else:
+            masked[key] = value
+    return masked
+
+
+def _database_settings(raw: Mapping[str, str], env: Mapping[str, str]) -> DatabaseSettings:
+    url = raw.get("database.url") or (None if "database.hostname" in raw else env.get("DATABASE_URL"))
+    values = {s.key: s.default for s in SETTINGS if s.key.startswith("database.")}
+    if url:
+        parts = urlsplit(url)
+        if parts.scheme not in ("postgres", "postgresql"):
+            raise ConfigError("database.url must start with postgres:// or postgresql://")
+        try:
+            port = parts.port
+        except ValueError:
+            raise ConfigError("database.url has an invalid port") from None
+        values.update(
+            {
+                "database.hostname": parts.hostname or "localhost",
+                "database.port": str(port or 5432),
+                "database.user": unquote(parts.username) if parts.username else None,
+                "database.password": unquote(parts.password) if parts.password else None,
+                "database.dbname": unquote(parts.path.lstrip("/")) or None,
+            }
+        )
+        query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
+        if "sslmode" in query:
+            values["database.sslmode"] = query["sslmode"]
+    values.update({k: v for k, v in raw.items() if k.startswith("database.") and k != "database.url"})
+    missing = [k for k in ("database.user", "database.dbname") if not values.get(k)]
+    if missing:
+        raise ConfigError(f"missing {' and '.join(missing)}: set them, or database.url / $DATABASE_URL")
+    sslmode = _parse_choice(
+        "database.sslmode",
+        values["database.sslmode"] or "prefer",
+        ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
+    )
+    return DatabaseSettings(
+        host=values["database.hostname"] or "localhost",
+        port=_parse_int("database.port", values["database.port"] or "5432", minimum=1),
+        user=values["database.user"] or "",
+        password=values.get("database.password"),
+        dbname=values["database.dbname"] or "",
+        sslmode=sslmode,
+    )
+
+
+def _check_keys(raw: Mapping[str, str]) -> None:
+    for key in raw:
+        if key in _KNOWN or _ACCEPTED_WITHOUT_EFFECT.fullmatch(key):
+            continue
+        if _NOT_SUPPORTED.fullmatch(key):
+            raise ConfigError(f"{key} is not supported by pgcdc yet: remove it from the connector config")
+        hint = difflib.get_close_matches(key, _KNOWN, n=1)
+        suggestion = f" (did you mean {hint[0]}?)" if hint else ""
+        raise ConfigError(f"unknown setting {key}{suggestion}: remove it or fix its name")
+    for side in ("key", "value"):
+        converter = raw.get(f"{side}.converter")
+        if converter is not None and converter != JSON_CONVERTER:
+            raise ConfigError(f"{side}.converter={converter}: pgcdc writes {JSON_CONVERTER} records only")
+        schemas = raw.get(f"{side}.converter.schemas.enable")
+        if schemas is not None and not _parse_bool(f"{side}.converter.schemas.enable", schemas):
+            raise ConfigError(f"{side}.converter.schemas.enable=false is not supported: pgcdc writes schemas")
+
+
+def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> ConnectorConfig:
+    """Validate Debezium-style settings; raises ConfigError naming the first bad key."""
+    env = os.environ if env is None else env
+    raw = {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for k, v in raw_in.items()}
+    _check_keys(raw)
+
+    def get(key: str) -> str:
+        value = raw.get(key)
+        if value is None or value == "":
+            default = next(s.default for s in SETTINGS if s.key == key)
+            return default or ""
+        return value
+
+    connector_class = get("connector.class")
+    if connector_class not in (DEBEZIUM_CONNECTOR_CLASS, "PostgresConnector", "pgcdc"):
+        raise ConfigError(f"connector.class={connector_class}: only {DEBEZIUM_CONNECTOR_CLASS} is provided")
+    prefix = get("topic.prefix") or raw.get("database.server.name", "")
+    if not prefix:
+        raise ConfigError("topic.prefix is required: it starts every topic name (e.g. topic.prefix=demo)")
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", prefix):
+        raise ConfigError(f"topic.prefix={prefix!r} may contain only letters, digits, '.', '_' and '-'")
+    name = get("name") or prefix
+    _parse_choice("plugin.name", get("plugin.name"), ("pgoutput",))
+    for key in ("slot.name",):
+        if not re.fullmatch(r"[a-z0-9_]{1,63}", get(key)):
+            raise ConfigError(f"{key}={get(key)!r}: use 1-63 lower-case letters, digits and underscores")
+    publication = get("publication.name")
+    if not publication or len(publication) > 63:
+        raise ConfigError("publication.name must be 1-63 characters")
+    skipped_text = get("skipped.operations").strip().lower()
+    skipped = frozenset() if skipped_text == "none" else frozenset(_split_list(skipped_text))
+    unknown_ops = skipped - set(OPERATIONS)
+    if unknown_ops:
+        raise ConfigError(f"skipped.operations: unknown {', '.join(sorted(unknown_ops))}; use c, u, d, t or none")
+    snapshot_mode = _parse_choice("snapshot.mode", get("snapshot.mode"), ("no_data", "never"))
+    modes = TypeModes(
+        decimal_handling_mode=_parse_choice(  # type: ignore[arg-type]
+            "decimal.handling.mode", get("decimal.handling.mode"), ("precise", "double", "string")
+        ),
+        time_precision_mode=_parse_choice(  # type: ignore[arg-type]
+            "time.precision.mode",
+            get("time.precision.mode"),
+            ("adaptive", "adaptive_time_microseconds", "connect", "isostring", "microseconds", "nanoseconds"),
+        ),
+        binary_handling_mode=_parse_choice(  # type: ignore[arg-type]
+            "binary.handling.mode", get("binary.handling.mode"), ("bytes", "base64", "base64-url-safe", "hex")
+        ),
+    )
+    return ConnectorConfig(
+        name=name,
+        database=_database_settings(raw, env),
+        topic_prefix=prefix,
+        slot_name=get("slot.name"),
+        publication_name=publication,
+        publication_autocreate_mode=_parse_choice(
+            "publication.autocreate.mode",
+            get("publication.autocreate.mode"),
+            ("filtered", "all_tables", "disabled"),
+        ),
+        table_include=_compile_patterns("table.include.list", raw.get("table.include.list")),
+        table_exclude=_compile_patterns("table.exclude.list", raw.get("table.exclude.list")),
+        column_include=_compile_patterns("column.include.list", raw.get("column.include.list")),
+        column_exclude=_compile_patterns("column.exclude.list", raw.get("column.exclude.list")),
+        column_exclude_mode=_parse_choice(
+            "column.exclude.mode", get("column.exclude.mode"), ("client", "publication")
+        ),
+        message_key_columns=_parse_key_columns(raw.get("message.key.columns")),
+        tombstones_on_delete=_parse_bool("tombstones.on.delete", get("tombstones.on.delete")),
+        skipped_operations=skipped,
+        snapshot_mode="no_data" if snapshot_mode == "never" else snapshot_mode,
+        heartbeat_interval_ms=_parse_int("heartbeat.interval.ms", get("heartbeat.interval.ms"), minimum=0),
+        heartbeat_topic_prefix=get("topic.heartbeat.prefix"),
+        topic_partitions=_parse_int(
+            "topic.creation.default.partitions", get("topic.creation.default.partitions"), minimum=1
+        ),
+        topic_replication_factor=_parse_int(
+            "topic.creation.default.replication.factor",
+            get("topic.creation.default.replication.factor"),
+            minimum=-1,
+        ),
+        type_modes=modes,
+        max_queue_size=_parse_int("max.queue.size", get("max.queue.size"), minimum=1),
+        max_queue_bytes=_parse_int("max.queue.size.in.bytes", get("max.queue.size.in.bytes"), minimum=1024),
+        status_update_interval_ms=_parse_int(
+            "status.update.interval.ms", get("status.update.interval.ms"), minimum=100
+        ),
+        raw=raw,
+    )
+
+
+def load_config_file(path: str) -> tuple[str | None, dict[str, str]]:
+    """Read Kafka Connect's JSON (``{"name", "config"}`` or a flat object) or a ``.properties`` file."""
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read()
+    except OSError as err:
+        raise ConfigError(f"cannot read config file {path}: {err.strerror}") from None
+    text = data.decode("utf-8", errors="replace")
+    if text.lstrip().startswith("{"):
+        try:
+            document = orjson.loads(data)
+        except orjson.JSONDecodeError as err:
+            raise ConfigError(f"{path} is not valid JSON: {err}") from None
+        if not isinstance(document, dict):
+            raise ConfigError(f"{path}: expected a JSON object")
+        config = document.get("config", document)
+        if not isinstance(config, dict):
+            raise ConfigError(f"{path}: \"config\" must be an object of settings")
+        name = document.get("name") if "config" in document else config.get("name")
+        return (str(name) if name else None), {str(k): v for k, v in config.items()}
+    return None, _parse_properties(text)
+
+
+_PROPERTY_LINE: Callable[[str], re.Match[str] | None] = re.compile(r"\s*([^=:\s]+)\s*[=:]\s*(.*)").match
+
+
+def _parse_properties(text: str) -> dict[str, str]:
+    settings: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        stripped = line.strip()
+        if not stripped or stripped.startswith(("#", "!")):
+            continue
+        match = _PROPERTY_LINE(line)
+        if match is None:
+            raise ConfigError(f"line {number} is not key=value: {stripped[:60]!r}")
+        settings[match.group(1)] = match.group(2).strip()
+    return settings

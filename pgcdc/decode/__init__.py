@@ -1,0 +1,1 @@
+"""pgoutput bytes -> messages, and column text -> values. No I/O here."""

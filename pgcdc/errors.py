@@ -1,0 +1,52 @@
+"""The one error tree of pgcdc.
+
+    PgcdcError                  base; ``retriable`` says whether retrying the same thing may succeed
+    ├── ConfigError             a connector setting is missing, unknown or invalid (never retriable)
+    ├── SourceError             PostgreSQL refused or failed
+    │   ├── SourceSetupError    server or role not usable for CDC (wal_level, privileges, missing table)
+    │   └── SlotInUseError      another reader holds the replication slot
+    ├── DecodeError             a pgoutput frame could not be understood (never retriable)
+    └── SinkError               Kafka refused or failed (broker down is retriable)
+
+Messages say what failed first and what to do last.
+"""
+
+from __future__ import annotations
+
+
+class PgcdcError(Exception):
+    """Base of every error pgcdc raises on purpose."""
+
+    retriable: bool = False
+
+
+class ConfigError(PgcdcError):
+    """A connector setting is missing, unknown or has an invalid value."""
+
+
+class SourceError(PgcdcError):
+    """PostgreSQL failed or refused; retriable unless a subclass says otherwise."""
+
+    retriable = True
+
+
+class SourceSetupError(SourceError):
+    """The server or role cannot be used for CDC as configured; fixing it needs a person."""
+
+    retriable = False
+
+
+class SlotInUseError(SourceError):
+    """Another process is reading the replication slot; retried because it may let go."""
+
+    retriable = True
+
+
+class DecodeError(PgcdcError):
+    """A pgoutput message could not be decoded."""
+
+
+class SinkError(PgcdcError):
+    """Kafka refused or failed; retriable unless the broker rejected the record itself."""
+
+    retriable = True

@@ -1,0 +1,154 @@
+"""Turn decoded pgoutput messages into change events, transaction by transaction, in commit order."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from pgcdc.ack.tracker import AckTracker, TransactionAck
+from pgcdc.config import ConnectorConfig
+from pgcdc.decode.messages import (
+    Begin,
+    Commit,
+    Delete,
+    Insert,
+    LogicalMessage,
+    Message,
+    RelationMessage,
+    Truncate,
+    Update,
+)
+from pgcdc.events import EventSink
+from pgcdc.events.change import ChangeEvent, Row, SourcePosition
+from pgcdc.events.table import CapturedTable
+from pgcdc.lsn import Lsn
+
+DescribeRelation = Callable[[RelationMessage], CapturedTable | None]
+"""Catalog look-up for a Relation message; None when the table is not captured."""
+
+
+class EventBuilder:
+    """Keeps the relation cache and the open transaction; hands each event to the sink with its ack handle."""
+
+    def __init__(
+        self,
+        *,
+        config: ConnectorConfig,
+        describe: DescribeRelation,
+        tracker: AckTracker,
+        sink: EventSink,
+    ) -> None:
+        self._config = config
+        self._describe = describe
+        self._tracker = tracker
+        self._sink = sink
+        self._tables: dict[int, CapturedTable | None] = {}
+        self._ack: TransactionAck | None = None
+        self._position = SourcePosition(tx_id=None, commit_time_us=0, last_commit_lsn=None)
+        self._last_commit_lsn: Lsn | None = None
+        self._skipped = config.skipped_operations
+        self._tombstones = config.tombstones_on_delete
+
+    def handle(self, message: Message, lsn: Lsn) -> None:
+        """One decoded message at WAL position ``lsn`` (the frame's data start)."""
+        if isinstance(message, Insert):
+            self._insert(message, lsn)
+        elif isinstance(message, Update):
+            self._update(message, lsn)
+        elif isinstance(message, Delete):
+            self._delete(message, lsn)
+        elif isinstance(message, Begin):
+            self._ack = self._tracker.begin()
+            self._position = SourcePosition(
+                tx_id=message.xid, commit_time_us=message.commit_time_us, last_commit_lsn=self._last_commit_lsn
+            )
+        elif isinstance(message, Commit):
+            if self._ack is not None:
+                self._tracker.commit(self._ack, message.end_lsn)
+            self._ack = None
+            self._last_commit_lsn = message.end_lsn
+        elif isinstance(message, RelationMessage):
+            self._tables[message.oid] = self._describe(message)
+        elif isinstance(message, Truncate):
+            self._truncate(message, lsn)
+        elif isinstance(message, LogicalMessage):
+            self._message(message, lsn)
+
+    def table(self, oid: int) -> CapturedTable | None:
+        return self._tables.get(oid)
+
+    def _emit(self, op: str, table: CapturedTable, key: Row | None, before: Row | None, after: Row | None,
+              lsn: Lsn) -> None:
+        ack = self._ack
+        self._sink.emit(ChangeEvent(op, table, key, before, after, self._position, lsn, ack))
+
+    def _tombstone(self, table: CapturedTable, key: Row | None, lsn: Lsn) -> None:
+        if self._tombstones and key is not None:
+            self._sink.emit(ChangeEvent("d", table, key, None, None, self._position, lsn, self._ack, tombstone=True))
+
+    def _insert(self, message: Insert, lsn: Lsn) -> None:
+        table = self._tables.get(message.relation_oid)
+        if table is None or "c" in self._skipped:
+            return
+        after = table.row(message.new)
+        self._emit("c", table, table.key(after), None, after, lsn)
+
+    def _update(self, message: Update, lsn: Lsn) -> None:
+        table = self._tables.get(message.relation_oid)
+        if table is None:
+            return
+        old = message.old
+        before = table.row(old) if old is not None else None
+        after = table.row(message.new, previous=old)
+        key = table.key(after)
+        if before is not None and table.key_fields:
+            old_key = table.key(before)
+            if old_key != key:
+                # A changed key is a different Kafka record: Debezium writes a delete of the old key (and its
+                # tombstone) and a create of the new one, so compaction keeps exactly the live row.
+                if "d" not in self._skipped:
+                    self._emit("d", table, old_key, before, None, lsn)
+                    self._tombstone(table, old_key, lsn)
+                if "c" not in self._skipped:
+                    self._emit("c", table, key, None, after, lsn)
+                return
+        if message.old_is_key_only:
+            before = None
+        if "u" not in self._skipped:
+            self._emit("u", table, key, before, after, lsn)
+
+    def _delete(self, message: Delete, lsn: Lsn) -> None:
+        table = self._tables.get(message.relation_oid)
+        if table is None or "d" in self._skipped:
+            return
+        before = table.row(message.old)
+        key = table.key(before)
+        self._emit("d", table, key, before, None, lsn)
+        self._tombstone(table, key, lsn)
+
+    def _truncate(self, message: Truncate, lsn: Lsn) -> None:
+        if "t" in self._skipped:
+            return
+        for oid in message.relation_oids:
+            table = self._tables.get(oid)
+            if table is not None:
+                self._emit("t", table, None, None, None, lsn)
+
+    def _message(self, message: LogicalMessage, lsn: Lsn) -> None:
+        ack = self._ack
+        position = self._position
+        standalone = not message.transactional or ack is None
+        if standalone:
+            # A non-transactional message is decoded at its own position, outside any transaction.
+            ack = self._tracker.begin()
+            position = SourcePosition(
+                tx_id=None, commit_time_us=self._position.commit_time_us, last_commit_lsn=self._last_commit_lsn
+            )
+        self._sink.emit(
+            ChangeEvent(
+                "m", None, {"prefix": message.prefix}, None, None, position, message.lsn or lsn, ack,
+                message_prefix=message.prefix, message_content=message.content,
+            )
+        )
+        if standalone:
+            assert ack is not None
+            self._tracker.commit(ack, message.lsn or lsn)

@@ -1,0 +1,44 @@
+"""A change event and its ``source`` block: what happened, to which row, at which position."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from pgcdc.ack.tracker import TransactionAck
+from pgcdc.lsn import Lsn
+
+if TYPE_CHECKING:
+    from pgcdc.events.table import CapturedTable
+
+Row = dict[str, Any]
+"""Column name -> value already in its JSON form (see pgcdc.decode.values)."""
+
+
+@dataclass(slots=True)
+class SourcePosition:
+    """The transaction-level part of Debezium's ``source`` block; shared by all events of a transaction."""
+
+    tx_id: int | None
+    commit_time_us: int
+    last_commit_lsn: Lsn | None
+    """End LSN of the previous commit seen by this connector: the first half of ``source.sequence``."""
+    snapshot: str = "false"
+
+
+@dataclass(slots=True)
+class ChangeEvent:
+    """One record to write: ``op`` is c/u/d/t/r for rows, m for a logical decoding message, or a tombstone."""
+
+    op: str
+    table: CapturedTable | None
+    key: Row | None
+    before: Row | None
+    after: Row | None
+    position: SourcePosition
+    lsn: Lsn
+    ack: TransactionAck | None
+    tombstone: bool = False
+    message_prefix: str | None = None
+    message_content: bytes | None = None
+    headers: list[tuple[str, bytes]] | None = None

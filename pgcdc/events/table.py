@@ -1,0 +1,159 @@
+"""A captured table as the event builder uses it: which tuple positions become which fields, converted how."""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from pgcdc.config import ConnectorConfig
+from pgcdc.decode.messages import UNCHANGED_TOAST, RawValue, RelationMessage
+from pgcdc.decode.relation import ColumnInfo, Relation, TableId
+from pgcdc.decode.values import value_converter
+from pgcdc.events.change import Row
+from pgcdc.serialize.fields import field_schema
+
+log = logging.getLogger(__name__)
+
+# Debezium replaces characters Kafka does not allow in topic names with an underscore.
+_TOPIC_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+# What Debezium writes for a NOT NULL column whose value is absent (a key-only old tuple), by Connect type,
+# when the column has no default of its own.
+_FALLBACK_BY_TYPE: dict[object, Any] = {
+    "int8": 0,
+    "int16": 0,
+    "int32": 0,
+    "int64": 0,
+    "float": 0.0,
+    "double": 0.0,
+    "boolean": False,
+    "string": "",
+    "bytes": "",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedField:
+    """One published column that becomes an event field."""
+
+    name: str
+    position: int
+    """Index of the column in pgoutput's tuple."""
+    convert: Callable[[str], Any]
+    absent: Any
+    """The value Debezium writes when the column's value is missing: None, or its default for NOT NULL."""
+    unavailable: Any
+    """The placeholder for an unchanged TOASTed value, in this field's JSON form."""
+    schema: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CapturedTable:
+    """Everything the hot path needs for one relation, computed once per Relation message."""
+
+    relation: Relation
+    topic: str
+    fields: tuple[CapturedField, ...]
+    key_fields: tuple[CapturedField, ...]
+
+    @property
+    def table(self) -> TableId:
+        return self.relation.table
+
+    def row(self, values: list[RawValue], previous: list[RawValue] | None = None) -> Row:
+        """Tuple -> event row. An unchanged TOAST value comes from ``previous`` when that carries it."""
+        row: Row = {}
+        for field in self.fields:
+            raw = values[field.position]
+            if raw is None:
+                row[field.name] = field.absent
+            elif raw is UNCHANGED_TOAST:
+                earlier = previous[field.position] if previous is not None else None
+                if isinstance(earlier, str):
+                    row[field.name] = field.convert(earlier)
+                else:
+                    row[field.name] = field.unavailable
+            else:
+                row[field.name] = field.convert(raw)  # type: ignore[arg-type]
+        return row
+
+    def key(self, row: Row) -> Row | None:
+        if not self.key_fields:
+            return None
+        return {f.name: row[f.name] for f in self.key_fields}
+
+
+def _unavailable(schema: dict[str, Any], placeholder: str) -> Any:
+    if schema.get("type") == "bytes":
+        return base64.b64encode(placeholder.encode()).decode()
+    return placeholder
+
+
+def _absent(schema: dict[str, Any], column: ColumnInfo) -> Any:
+    if column.optional:
+        return None
+    if "default" in schema:
+        return schema["default"]
+    return _FALLBACK_BY_TYPE.get(schema.get("type"))
+
+
+def topic_name(config: ConnectorConfig, table: TableId) -> str:
+    return _TOPIC_UNSAFE.sub("_", config.table_topic(table.schema, table.table))
+
+
+def build_table(
+    message: RelationMessage,
+    catalog_columns: dict[str, ColumnInfo],
+    primary_key: tuple[str, ...],
+    config: ConnectorConfig,
+    *,
+    warn: Callable[[str], None],
+) -> CapturedTable:
+    """Combine pgoutput's column list (authoritative for the tuple) with the catalog's details (nullability,
+    defaults, domain base types); drop excluded and unsupported columns."""
+    table = TableId(message.namespace, message.name)
+    fields: list[CapturedField] = []
+    columns: list[ColumnInfo] = []
+    for position, column in enumerate(message.columns):
+        info = catalog_columns.get(column.name) or ColumnInfo(
+            name=column.name,
+            type_oid=column.type_oid,
+            type_name=str(column.type_oid),
+            type_modifier=column.type_modifier,
+            optional=True,
+            default_expr=None,
+        )
+        if not config.captures_column(table.schema, table.table, column.name):
+            continue
+        convert = value_converter(info, config.type_modes)
+        schema = field_schema(info, config.type_modes)
+        if convert is None or schema is None:
+            warn(f"column {table}.{column.name} has type {info.type_name}, which pgcdc does not support yet; "
+                 "it is left out of events")
+            continue
+        columns.append(info)
+        fields.append(
+            CapturedField(
+                name=column.name,
+                position=position,
+                convert=convert,
+                absent=_absent(schema, info),
+                unavailable=_unavailable(schema, config.type_modes.unavailable_value_placeholder),
+                schema=schema,
+            )
+        )
+    key_names = config.key_columns_for(table.schema, table.table) or primary_key
+    by_name = {f.name: f for f in fields}
+    key_fields = tuple(by_name[name] for name in key_names if name in by_name)
+    relation = Relation(
+        oid=message.oid,
+        table=table,
+        columns=tuple(columns),
+        key_columns=tuple(f.name for f in key_fields),
+        replica_identity=message.replica_identity,
+    )
+    return CapturedTable(relation=relation, topic=topic_name(config, table), fields=tuple(fields), key_fields=key_fields)

@@ -1,0 +1,213 @@
+"""The coordinator of one connector: check, set up, stream, confirm what Kafka holds, drain on stop."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+
+import psycopg
+
+from pgcdc.ack.tracker import AckTracker
+from pgcdc.config import ConnectorConfig
+from pgcdc.decode.messages import RelationMessage
+from pgcdc.decode.pgoutput import decode
+from pgcdc.decode.relation import TableId
+from pgcdc.errors import PgcdcError, SinkError, SourceError
+from pgcdc.events.builder import EventBuilder
+from pgcdc.events.table import CapturedTable, build_table
+from pgcdc.lsn import Lsn, format_lsn
+from pgcdc.produce.client import KafkaSettings
+from pgcdc.produce.producer import KafkaSink
+from pgcdc.produce.topics import TopicAdmin
+from pgcdc.replication import catalog
+from pgcdc.replication.publication import ensure_publication
+from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
+from pgcdc.replication.stream import ReplicationStream
+from pgcdc.serialize.records import RecordSerializer
+
+log = logging.getLogger(__name__)
+
+# How often the loop wakes when the server sends nothing, to serve delivery reports, confirm and beat.
+IDLE_WAKE_S = 0.05
+# Confirm after this many frames even while busy, so a long burst still releases WAL as Kafka acknowledges.
+CONFIRM_EVERY_FRAMES = 2048
+
+
+@dataclass(slots=True)
+class ConnectorStatus:
+    """What the connector is doing, for logs, the CLI and the API."""
+
+    state: str = "creating"
+    tables: list[str] = field(default_factory=list)
+    events: int = 0
+    confirmed_lsn: str | None = None
+    error: str | None = None
+
+
+class Connector:
+    """Runs one connector in the calling thread until ``stop()``; raises PgcdcError when it cannot go on."""
+
+    def __init__(self, *, config: ConnectorConfig, kafka: KafkaSettings) -> None:
+        self._config = config
+        self._kafka = kafka
+        self._stop = threading.Event()
+        self.status = ConnectorStatus()
+        self._warned: set[str] = set()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    @property
+    def stopping(self) -> bool:
+        return self._stop.is_set()
+
+    def _warn_once(self, text: str) -> None:
+        if text not in self._warned:
+            self._warned.add(text)
+            log.warning("%s", text)
+
+    def _wait_for_kafka(self, topics: TopicAdmin) -> None:
+        """Retry with backoff until a broker answers; a down broker at start is a wait, not a failure."""
+        delay = 1.0
+        while True:
+            try:
+                topics.check_reachable(timeout_s=5)
+                return
+            except SinkError as err:
+                log.warning("%s at %s; retrying in %.0f s", err, self._kafka.describe(), delay)
+                if self._stop.wait(delay):
+                    raise
+                delay = min(delay * 2, 30.0)
+
+    def _prepare_source(self, conn: psycopg.Connection[tuple[object, ...]]) -> Lsn:
+        """Check the server, tables and columns; align the publication; make sure the slot exists and is free."""
+        config = self._config
+        version = catalog.check_server(conn, user=config.database.user)
+        found = catalog.find_captured_tables(conn, config)
+        tables = [catalog.describe_table(conn, oid, table, identity) for oid, table, identity in found]
+        for info in tables:
+            catalog.check_table(info, config)
+        catalog.check_column_patterns(config, tables)
+        state = slot_state(conn, config.slot_name, config.database.dbname)
+        refuse_if_active(state, config.slot_name)
+        ensure_publication(conn, config, tables, server_version=version)
+        self.status.tables = [str(t.table) for t in tables]
+        if state is None:
+            # The publication exists before the slot: pgoutput looks it up as of each change's position.
+            return create_slot(conn, config.slot_name)
+        return state.confirmed_flush_lsn or Lsn(0)
+
+    def _describer(self, conn: psycopg.Connection[tuple[object, ...]]) -> callable:  # type: ignore[valid-type]
+        config = self._config
+
+        def describe(message: RelationMessage) -> CapturedTable | None:
+            table = TableId(message.namespace, message.name)
+            if not config.captures_table(table.schema, table.table):
+                return None
+            info = catalog.describe_table(conn, message.oid, table, message.replica_identity)
+            columns = {c.name: c for c in info.columns}
+            captured = build_table(message, columns, info.primary_key, config, warn=self._warn_once)
+            log.info("table %s: %d field(s) to topic %s", table, len(captured.fields), captured.topic)
+            return captured
+
+        return describe
+
+    def run(self) -> None:
+        config = self._config
+        topics = TopicAdmin(
+            kafka=self._kafka,
+            partitions=config.topic_partitions,
+            replication_factor=config.topic_replication_factor,
+        )
+        self._wait_for_kafka(topics)
+        try:
+            conn = psycopg.connect(config.database.conninfo(), autocommit=True)
+        except psycopg.OperationalError as err:
+            raise SourceError(
+                f"cannot connect to PostgreSQL at {config.database.describe()}: "
+                f"{str(err).strip().splitlines()[-1] if str(err).strip() else err}"
+            ) from err
+        with conn:
+            start = self._prepare_source(conn)
+            self._stream(conn, topics, start)
+
+    def _stream(self, conn: psycopg.Connection[tuple[object, ...]], topics: TopicAdmin, start: Lsn) -> None:
+        config = self._config
+        tracker = AckTracker()
+        stream = ReplicationStream(
+            conninfo=config.database.conninfo(),
+            slot=config.slot_name,
+            publication=config.publication_name,
+            status_interval_s=config.status_update_interval_ms / 1000,
+        )
+        serializer = RecordSerializer(server_name=config.topic_prefix, dbname=config.database.dbname)
+
+        def keep_alive() -> None:
+            # While Kafka is slow the reader is paused; PostgreSQL must still hear from us, or it drops us.
+            stream.confirm(tracker.safe_lsn())
+
+        sink = KafkaSink(
+            kafka=self._kafka,
+            topics=topics,
+            serializer=serializer,
+            max_queue_bytes=config.max_queue_bytes,
+            message_topic=f"{config.topic_prefix}.message",
+            on_wait=keep_alive,
+        )
+        builder = EventBuilder(config=config, describe=self._describer(conn), tracker=tracker, sink=sink)
+        heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None
+        stream.open()
+        self.status.state = "available"
+        log.info(
+            "streaming %s from slot %s (from %s) to Kafka at %s",
+            ", ".join(self.status.tables),
+            config.slot_name,
+            format_lsn(start),
+            self._kafka.describe(),
+        )
+        heartbeat_s = config.heartbeat_interval_ms / 1000
+        next_heartbeat = time.monotonic() + heartbeat_s
+        frames = 0
+        try:
+            while not self._stop.is_set():
+                frame = stream.read()
+                if frame is not None:
+                    builder.handle(decode(frame.payload), frame.data_start)
+                    frames += 1
+                    if frames % CONFIRM_EVERY_FRAMES == 0:
+                        sink.poll(0)
+                        stream.confirm(tracker.safe_lsn())
+                    continue
+                sink.poll(0)
+                safe = tracker.safe_lsn()
+                if tracker.idle:
+                    # Nothing captured is in flight and every frame sent so far is handled: the server's
+                    # position can be confirmed, so WAL written for other tables is not held by this slot.
+                    safe = max(safe, stream.server_wal_end)
+                stream.confirm(safe)
+                self.status.confirmed_lsn = format_lsn(stream.confirmed)
+                if heartbeat_topic is not None and time.monotonic() >= next_heartbeat:
+                    key, value = serializer.heartbeat(int(time.time() * 1000))
+                    sink.produce(heartbeat_topic, key, value, None)
+                    next_heartbeat = time.monotonic() + heartbeat_s
+                stream.wait(IDLE_WAKE_S)
+            self._drain(sink, tracker, stream)
+        except PgcdcError as err:
+            self.status.state = "failed"
+            self.status.error = str(err)
+            raise
+        finally:
+            stream.close()
+
+    def _drain(self, sink: KafkaSink, tracker: AckTracker, stream: ReplicationStream) -> None:
+        """On stop: wait for Kafka to take what was produced, then confirm exactly that."""
+        remaining = sink.flush(30)
+        safe = tracker.safe_lsn()
+        stream.confirm(safe, force=True)
+        self.status.state = "stopped"
+        self.status.confirmed_lsn = format_lsn(stream.confirmed)
+        if remaining:
+            log.warning("stopped with %d record(s) not acknowledged by Kafka; they will be sent again", remaining)
+        log.info("stopped; confirmed %s to PostgreSQL", format_lsn(safe))

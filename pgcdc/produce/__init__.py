@@ -1,0 +1,1 @@
+"""Kafka: client settings, topics, and the producer whose delivery reports drive acknowledgement."""

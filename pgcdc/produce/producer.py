@@ -1,0 +1,131 @@
+"""The Kafka producer stage: serialize each event, produce it, and route its delivery report to its transaction."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from pgcdc.errors import SinkError
+from pgcdc.events.change import ChangeEvent
+from pgcdc.produce.client import KafkaSettings
+from pgcdc.produce.topics import TopicAdmin
+from pgcdc.serialize.records import RecordSerializer
+
+log = logging.getLogger(__name__)
+
+# Delivery callbacks only run inside poll(); polling every this many records keeps them flowing without
+# paying a poll per record.
+POLL_EVERY = 512
+
+
+def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, object]:
+    return kafka.config(
+        **{
+            # Idempotence gives acks=all, ordered retries and no duplicates from the producer's own retries.
+            "enable.idempotence": True,
+            "acks": "all",
+            # Kafka's Java clients (and so Kafka Connect) partition by murmur2 of the key: same key, same
+            # partition as Debezium would choose.
+            "partitioner": "murmur2_random",
+            "linger.ms": 20,
+            "batch.num.messages": 10000,
+            "batch.size": 1_000_000,
+            "queue.buffering.max.messages": 100_000,
+            "queue.buffering.max.kbytes": max(1, max_queue_bytes // 1024),
+            # Never give up on a record: a broker outage must pause the connector, not lose or skip events.
+            "message.timeout.ms": 0,
+        }
+    )
+
+
+class KafkaSink:
+    """An EventSink that writes to Kafka; ``on_wait`` runs while the producer's buffer is full."""
+
+    def __init__(
+        self,
+        *,
+        kafka: KafkaSettings,
+        topics: TopicAdmin,
+        serializer: RecordSerializer,
+        max_queue_bytes: int,
+        message_topic: str,
+        on_wait: Callable[[], None],
+    ) -> None:
+        self._producer = Producer(producer_config(kafka, max_queue_bytes=max_queue_bytes))
+        self._topics = topics
+        self._serializer = serializer
+        self._message_topic = message_topic
+        self._prefix = kafka.topic_prefix
+        self._ready: set[str] = set()
+        self._on_wait = on_wait
+        self._since_poll = 0
+
+    def _topic(self, event: ChangeEvent) -> str:
+        topic = self._prefix + (event.table.topic if event.table is not None else self._message_topic)
+        if topic not in self._ready:
+            self._topics.ensure(topic)
+            self._ready.add(topic)
+        return topic
+
+    def emit(self, event: ChangeEvent) -> None:
+        topic = self._topic(event)
+        key = self._serializer.key(event)
+        value = self._serializer.value(event)
+        ack = event.ack
+        callback = None
+        if ack is not None:
+            ack.sent()
+            callback = ack.delivered
+        self.produce(topic, key, value, callback, headers=event.headers)
+
+    def produce(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        callback: Callable[[object, object], None] | None,
+        *,
+        headers: list[tuple[str, bytes]] | None = None,
+    ) -> None:
+        while True:
+            try:
+                self._producer.produce(topic, value, key, on_delivery=callback, headers=headers)
+                break
+            except BufferError:
+                # The local buffer is full (bounded by count and bytes): wait for the broker to take some,
+                # serving delivery reports and keeping the replication connection alive meanwhile.
+                self._producer.poll(0.05)
+                self._on_wait()
+            except KafkaException as err:
+                error = err.args[0] if err.args else None
+                if isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
+                    raise SinkError(
+                        f"a record for topic {topic} is {len(value or b'')} bytes, over the producer's "
+                        "message.max.bytes: raise it (PGCDC_KAFKA_MESSAGE_MAX_BYTES) and the broker's limit"
+                    ) from err
+                raise SinkError(f"cannot produce to {topic}: {error.str() if error else err}") from err
+        self._since_poll += 1
+        if self._since_poll >= POLL_EVERY:
+            self._since_poll = 0
+            self._producer.poll(0)
+
+    def ensure_topic(self, topic: str) -> str:
+        full = self._prefix + topic
+        if full not in self._ready:
+            self._topics.ensure(full)
+            self._ready.add(full)
+        return full
+
+    def poll(self, timeout_s: float = 0) -> None:
+        """Serve delivery reports."""
+        self._producer.poll(timeout_s)
+
+    def flush(self, timeout_s: float) -> int:
+        """Wait for outstanding records; returns how many are still undelivered."""
+        return int(self._producer.flush(timeout_s))
+
+    @property
+    def queued(self) -> int:
+        return len(self._producer)

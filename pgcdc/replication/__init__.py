@@ -1,0 +1,1 @@
+"""Replication slot and publication management, and the replication stream with its feedback."""

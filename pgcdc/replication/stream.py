@@ -1,0 +1,120 @@
+"""The replication connection: pgoutput frames in, confirmed positions out (psycopg2's replication protocol)."""
+
+from __future__ import annotations
+
+import logging
+import select
+import time
+from dataclasses import dataclass
+
+import psycopg2
+import psycopg2.errors
+import psycopg2.extensions
+import psycopg2.extras
+
+from pgcdc.errors import SlotInUseError, SourceError
+from pgcdc.lsn import Lsn
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class Frame:
+    """One XLogData message: its pgoutput payload and the WAL position the server stamped on it."""
+
+    payload: bytes
+    data_start: Lsn
+
+
+class ReplicationStream:
+    """Reads one slot with pgoutput; the caller confirms positions with ``confirm`` once they are safe."""
+
+    def __init__(self, *, conninfo: str, slot: str, publication: str, status_interval_s: float) -> None:
+        self._conninfo = conninfo
+        self._slot = slot
+        self._publication = publication
+        self._status_interval_s = status_interval_s
+        self._conn: psycopg2.extensions.connection | None = None
+        self._cursor: psycopg2.extras.ReplicationCursor | None = None
+        self._confirmed: Lsn = Lsn(0)
+        self._last_feedback = 0.0
+
+    def open(self, start_lsn: Lsn = Lsn(0)) -> None:
+        """Start streaming; 0 resumes from the slot's confirmed position."""
+        try:
+            self._conn = psycopg2.connect(
+                self._conninfo, connection_factory=psycopg2.extras.LogicalReplicationConnection
+            )
+            self._cursor = self._conn.cursor()
+            # Quoted so that a publication name with capitals or commas is taken as one identifier.
+            quoted = '"' + self._publication.replace('"', '""') + '"'
+            self._cursor.start_replication(
+                slot_name=self._slot,
+                decode=False,
+                start_lsn=start_lsn,
+                status_interval=self._status_interval_s,
+                options={"proto_version": "1", "publication_names": quoted, "messages": "true"},
+            )
+        except psycopg2.errors.ObjectInUse as err:
+            self.close()
+            raise SlotInUseError(
+                f"replication slot {self._slot!r} is being read by another process: {err.pgerror or err}".strip()
+                + "; two connectors cannot share a slot"
+            ) from err
+        except psycopg2.Error as err:
+            self.close()
+            raise SourceError(f"cannot start replication from slot {self._slot!r}: {_first_line(err)}") from err
+
+    def read(self) -> Frame | None:
+        """The next frame, or None when none is waiting (call ``wait`` then)."""
+        assert self._cursor is not None
+        try:
+            message = self._cursor.read_message()
+        except psycopg2.Error as err:
+            raise SourceError(f"replication connection failed: {_first_line(err)}") from err
+        if message is None:
+            return None
+        return Frame(message.payload, Lsn(message.data_start))
+
+    def wait(self, timeout_s: float) -> None:
+        """Block until the server sends something or the timeout passes."""
+        assert self._conn is not None
+        select.select([self._conn], [], [], timeout_s)
+
+    @property
+    def server_wal_end(self) -> Lsn:
+        """The latest WAL position the server reported (keepalives included)."""
+        assert self._cursor is not None
+        return Lsn(self._cursor.wal_end)
+
+    @property
+    def confirmed(self) -> Lsn:
+        return self._confirmed
+
+    def confirm(self, lsn: Lsn, *, force: bool = False) -> None:
+        """Tell PostgreSQL everything up to ``lsn`` is durable in Kafka, so it may recycle that WAL."""
+        assert self._cursor is not None
+        if lsn > self._confirmed:
+            self._confirmed = lsn
+        now = time.monotonic()
+        if force or now - self._last_feedback >= self._status_interval_s:
+            try:
+                self._cursor.send_feedback(
+                    write_lsn=self._confirmed, flush_lsn=self._confirmed, apply_lsn=self._confirmed, force=True
+                )
+            except psycopg2.Error as err:
+                raise SourceError(f"cannot report position to PostgreSQL: {_first_line(err)}") from err
+            self._last_feedback = now
+
+    def close(self) -> None:
+        if self._conn is not None:
+            try:
+                self._conn.close()
+            except psycopg2.Error:
+                log.debug("closing the replication connection failed", exc_info=True)
+        self._conn = None
+        self._cursor = None
+
+
+def _first_line(err: BaseException) -> str:
+    return (str(err).strip().splitlines() or ["unknown error"])[0]

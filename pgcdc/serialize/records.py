@@ -1,0 +1,130 @@
+"""Change event -> Kafka record bytes as Debezium + JsonConverter write them.
+
+Each table's schema JSON is serialized once; per event only the payload is, and spliced in after the cached
+``{"schema":...,"payload":`` prefix. orjson writes compact JSON in insertion order, as Jackson does.
+"""
+
+from __future__ import annotations
+
+import base64
+import time
+from dataclasses import dataclass
+
+import orjson
+
+from pgcdc import __version__
+from pgcdc.events.change import ChangeEvent, SourcePosition
+from pgcdc.events.table import CapturedTable
+from pgcdc.serialize.schemas import (
+    HEARTBEAT_KEY_SCHEMA,
+    HEARTBEAT_VALUE_SCHEMA,
+    MESSAGE_KEY_SCHEMA,
+    MESSAGE_VALUE_SCHEMA,
+    Schema,
+    envelope_schema,
+    key_schema,
+)
+
+_dumps = orjson.dumps
+_SUFFIX = b"}"
+
+
+def _prefix(schema: Schema) -> bytes:
+    return b'{"schema":' + _dumps(schema) + b',"payload":'
+
+
+@dataclass(frozen=True, slots=True)
+class _TablePrefixes:
+    table: CapturedTable
+    key: bytes | None
+    value: bytes
+
+
+class RecordSerializer:
+    """Serializes events of one connector; keeps per-table schema prefixes until a relation changes shape."""
+
+    def __init__(self, *, server_name: str, dbname: str) -> None:
+        self._server_name = server_name
+        self._dbname = dbname
+        self._tables: dict[int, _TablePrefixes] = {}
+        self._message_key_prefix = _prefix(MESSAGE_KEY_SCHEMA)
+        self._message_value_prefix = _prefix(MESSAGE_VALUE_SCHEMA)
+        self._heartbeat_key = _prefix(HEARTBEAT_KEY_SCHEMA) + _dumps({"serverName": server_name}) + _SUFFIX
+        self._heartbeat_value_prefix = _prefix(HEARTBEAT_VALUE_SCHEMA)
+
+    def _prefixes(self, table: CapturedTable) -> _TablePrefixes:
+        cached = self._tables.get(table.relation.oid)
+        if cached is not None and cached.table is table:
+            return cached
+        base = f"{self._server_name}.{table.table.schema}.{table.table.table}"
+        fields = [f.schema for f in table.fields]
+        key_prefix = _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
+        built = _TablePrefixes(table, key_prefix, _prefix(envelope_schema(fields, base)))
+        self._tables[table.relation.oid] = built
+        return built
+
+    def _source(self, position: SourcePosition, schema: str, table: str, lsn: int) -> dict[str, object]:
+        last = position.last_commit_lsn
+        commit_us = position.commit_time_us
+        return {
+            "version": __version__,
+            "connector": "postgresql",
+            "name": self._server_name,
+            "ts_ms": commit_us // 1000,
+            "snapshot": position.snapshot,
+            "db": self._dbname,
+            "sequence": f'["{last}","{lsn}"]' if last is not None else f'[null,"{lsn}"]',
+            "ts_us": commit_us,
+            "ts_ns": commit_us * 1000,
+            "schema": schema,
+            "table": table,
+            "txId": position.tx_id,
+            "lsn": lsn,
+            "xmin": None,
+            "origin": None,
+            "origin_lsn": None,
+        }
+
+    def key(self, event: ChangeEvent) -> bytes | None:
+        if event.key is None:
+            return None
+        if event.table is None:
+            return self._message_key_prefix + _dumps(event.key) + _SUFFIX
+        prefix = self._prefixes(event.table).key
+        if prefix is None:
+            return None
+        return prefix + _dumps(event.key) + _SUFFIX
+
+    def value(self, event: ChangeEvent) -> bytes | None:
+        if event.tombstone:
+            return None
+        now_ns = time.time_ns()
+        table = event.table
+        if table is None:
+            return self._message_value(event, now_ns)
+        payload = {
+            "before": event.before,
+            "after": event.after,
+            "source": self._source(event.position, table.table.schema, table.table.table, event.lsn),
+            "transaction": None,
+            "op": event.op,
+            "ts_ms": now_ns // 1_000_000,
+            "ts_us": now_ns // 1000,
+            "ts_ns": now_ns,
+        }
+        return self._prefixes(table).value + _dumps(payload) + _SUFFIX
+
+    def _message_value(self, event: ChangeEvent, now_ns: int) -> bytes:
+        content = event.message_content or b""
+        payload = {
+            "op": "m",
+            "ts_ms": now_ns // 1_000_000,
+            "source": self._source(event.position, "", "", event.lsn),
+            "transaction": None,
+            "message": {"prefix": event.message_prefix, "content": base64.b64encode(content).decode()},
+        }
+        return self._message_value_prefix + _dumps(payload) + _SUFFIX
+
+    def heartbeat(self, now_ms: int) -> tuple[bytes, bytes]:
+        """Key and value of a heartbeat record."""
+        return self._heartbeat_key, self._heartbeat_value_prefix + _dumps({"ts_ms": now_ms}) + _SUFFIX
