@@ -69,9 +69,12 @@ def run_until_stopped(connector: Connector) -> None:
 
 @app.command()
 def run(
-    config: Annotated[Path, typer.Option("--config", "-c", help="Kafka Connect JSON or Debezium .properties file.")],
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Kafka Connect JSON or Debezium .properties file.")
+    ],
     kafka: Annotated[
-        str | None, typer.Option("--kafka", envvar="KAFKA_URL", help="Kafka bootstrap servers or kafka+ssl:// URLs.")
+        str | None,
+        typer.Option("--kafka", envvar="KAFKA_URL", help="Kafka bootstrap servers or kafka+ssl:// URLs."),
     ] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "info",
 ) -> None:
@@ -89,6 +92,32 @@ def run(
         run_until_stopped(connector)
     except ConfigError as err:
         raise fail(f"invalid configuration: {err}", code=2) from None
+    except PgcdcError as err:
+        raise fail(str(err)) from None
+
+
+@app.command()
+def demo(
+    once: Annotated[bool, typer.Option(help="Exit after the sample changes' events are printed.")] = False,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
+) -> None:
+    """Run the users scenario: PostgreSQL and a broker (embedded unless DATABASE_URL / KAFKA_URL are set), a
+    connector on public.users without its password column, sample changes, and the events as they arrive.
+
+    Example: pgcdc demo
+    """
+    from pgcdc.sandbox import run_demo
+
+    _setup_logging(log_level)
+    stop = threading.Event()
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    try:
+        run_demo(once=once, echo=typer.echo, stop=stop)
     except PgcdcError as err:
         raise fail(str(err)) from None
 

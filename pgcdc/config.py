@@ -32,17 +32,35 @@ class Setting:
 # Every key pgcdc acts on. The docs page and `pgcdc run --help-settings` are generated from this table,
 # and a test fails when one of them is missing from docs/configuration.md.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("name", None, "Connector name; also names the Kafka Connect offsets. From the JSON envelope if absent."),
-    Setting("connector.class", DEBEZIUM_CONNECTOR_CLASS, "Must be Debezium's PostgresConnector class (accepted as is)."),
+    Setting(
+        "name",
+        None,
+        "Connector name; also names the Kafka Connect offsets. From the JSON envelope if absent.",
+    ),
+    Setting(
+        "connector.class",
+        DEBEZIUM_CONNECTOR_CLASS,
+        "Must be Debezium's PostgresConnector class (accepted as is).",
+    ),
     Setting("database.hostname", "localhost", "PostgreSQL host."),
     Setting("database.port", "5432", "PostgreSQL port."),
     Setting("database.user", None, "Role with REPLICATION and SELECT on the captured tables."),
     Setting("database.password", None, "Password of database.user; never logged or returned."),
     Setting("database.dbname", None, "Database to capture."),
-    Setting("database.sslmode", "prefer", "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full."),
-    Setting("database.url", None, "postgres:// URL instead of the five database.* keys (also $DATABASE_URL)."),
+    Setting(
+        "database.sslmode",
+        "prefer",
+        "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full.",
+    ),
+    Setting(
+        "database.url", None, "postgres:// URL instead of the five database.* keys (also $DATABASE_URL)."
+    ),
     Setting("topic.prefix", None, "Required. Topic names start with it: <prefix>.<schema>.<table>."),
-    Setting("plugin.name", "pgoutput", "Logical decoding plugin; pgoutput is the only one (built into PostgreSQL 10+)."),
+    Setting(
+        "plugin.name",
+        "pgoutput",
+        "Logical decoding plugin; pgoutput is the only one (built into PostgreSQL 10+).",
+    ),
     Setting("slot.name", "debezium", "Replication slot; one connector per slot."),
     Setting("publication.name", "dbz_publication", "Publication the slot streams."),
     Setting(
@@ -54,8 +72,14 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("table.include.list", None, "Comma-separated regular expressions matched against schema.table."),
     Setting("table.exclude.list", None, "Comma-separated regular expressions of schema.table to leave out."),
-    Setting("column.include.list", None, "Comma-separated regular expressions of schema.table.column to keep."),
-    Setting("column.exclude.list", None, "Comma-separated regular expressions of schema.table.column to leave out."),
+    Setting(
+        "column.include.list", None, "Comma-separated regular expressions of schema.table.column to keep."
+    ),
+    Setting(
+        "column.exclude.list",
+        None,
+        "Comma-separated regular expressions of schema.table.column to leave out.",
+    ),
     Setting(
         "column.exclude.mode",
         "client",
@@ -69,8 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Key columns for tables without a usable primary key: <table regex>:<col>,<col>;<table regex>:<col>.",
     ),
-    Setting("tombstones.on.delete", "true", "Write a null-valued record after each delete, for log compaction."),
-    Setting("skipped.operations", "t", "Operations not emitted: c, u, d, t, or none. Debezium skips truncate."),
+    Setting(
+        "tombstones.on.delete", "true", "Write a null-valued record after each delete, for log compaction."
+    ),
+    Setting(
+        "skipped.operations", "t", "Operations not emitted: c, u, d, t, or none. Debezium skips truncate."
+    ),
     Setting("snapshot.mode", "no_data", "no_data (alias never): stream changes from the slot's creation on."),
     Setting("heartbeat.interval.ms", "0", "Milliseconds between heartbeat records; 0 turns heartbeats off."),
     Setting("topic.heartbeat.prefix", "__debezium-heartbeat", "Heartbeats go to <this>.<topic.prefix>."),
@@ -82,7 +110,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("decimal.handling.mode", "precise", "numeric as precise (Connect Decimal), double or string."),
     Setting("time.precision.mode", "adaptive", "How time and timestamp columns are represented."),
-    Setting("binary.handling.mode", "bytes", "bytea as bytes (base64 in JSON), base64, base64-url-safe or hex."),
+    Setting(
+        "binary.handling.mode", "bytes", "bytea as bytes (base64 in JSON), base64, base64-url-safe or hex."
+    ),
     Setting("max.queue.size", "8192", "Events buffered between the stream reader and the producer (count)."),
     Setting(
         "max.queue.size.in.bytes",
@@ -333,7 +363,10 @@ def _check_keys(raw: Mapping[str, str]) -> None:
 def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> ConnectorConfig:
     """Validate Debezium-style settings; raises ConfigError naming the first bad key."""
     env = os.environ if env is None else env
-    raw = {str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for k, v in raw_in.items()}
+    raw = {
+        str(k): "" if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+        for k, v in raw_in.items()
+    }
     _check_keys(raw)
 
     def get(key: str) -> str:
@@ -363,7 +396,9 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
     skipped = frozenset() if skipped_text == "none" else frozenset(_split_list(skipped_text))
     unknown_ops = skipped - set(OPERATIONS)
     if unknown_ops:
-        raise ConfigError(f"skipped.operations: unknown {', '.join(sorted(unknown_ops))}; use c, u, d, t or none")
+        raise ConfigError(
+            f"skipped.operations: unknown {', '.join(sorted(unknown_ops))}; use c, u, d, t or none"
+        )
     snapshot_mode = _parse_choice("snapshot.mode", get("snapshot.mode"), ("no_data", "never"))
     modes = TypeModes(
         decimal_handling_mode=_parse_choice(  # type: ignore[arg-type]
@@ -437,7 +472,7 @@ def load_config_file(path: str) -> tuple[str | None, dict[str, str]]:
             raise ConfigError(f"{path}: expected a JSON object")
         config = document.get("config", document)
         if not isinstance(config, dict):
-            raise ConfigError(f"{path}: \"config\" must be an object of settings")
+            raise ConfigError(f'{path}: "config" must be an object of settings')
         name = document.get("name") if "config" in document else config.get("name")
         return (str(name) if name else None), {str(k): v for k, v in config.items()}
     return None, _parse_properties(text)

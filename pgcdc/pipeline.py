@@ -209,5 +209,7 @@ class Connector:
         self.status.state = "stopped"
         self.status.confirmed_lsn = format_lsn(stream.confirmed)
         if remaining:
-            log.warning("stopped with %d record(s) not acknowledged by Kafka; they will be sent again", remaining)
+            log.warning(
+                "stopped with %d record(s) not acknowledged by Kafka; they will be sent again", remaining
+            )
         log.info("stopped; confirmed %s to PostgreSQL", format_lsn(safe))

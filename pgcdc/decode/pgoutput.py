@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from struct import Struct, error as StructError
+from struct import Struct
+from struct import error as StructError
 
 from pgcdc.decode.messages import (
     UNCHANGED_TOAST,
@@ -61,7 +62,9 @@ def _tuple(data: bytes, pos: int) -> tuple[list[RawValue], int]:
         elif kind == 117:  # 'u' unchanged TOAST
             append(UNCHANGED_TOAST)
         else:
-            raise DecodeError(f"unexpected tuple column kind {chr(kind)!r}: pgcdc asks pgoutput for text values")
+            raise DecodeError(
+                f"unexpected tuple column kind {chr(kind)!r}: pgcdc asks pgoutput for text values"
+            )
     if pos > len(data):
         # Slicing past the end shortens silently; one check per tuple catches any truncated value.
         raise DecodeError(f"tuple data ends {pos - len(data)} byte(s) early")
@@ -158,5 +161,9 @@ def decode(data: bytes) -> Message:
     except DecodeError:
         raise
     except (IndexError, ValueError, StructError, UnicodeDecodeError) as err:
-        raise DecodeError(f"malformed pgoutput message {chr(data[0]) if data else '(empty)'!r}: {err}") from err
-    raise DecodeError(f"unknown pgoutput message kind {chr(kind)!r}: is the publication's protocol version 1?")
+        raise DecodeError(
+            f"malformed pgoutput message {chr(data[0]) if data else '(empty)'!r}: {err}"
+        ) from err
+    raise DecodeError(
+        f"unknown pgoutput message kind {chr(kind)!r}: is the publication's protocol version 1?"
+    )

@@ -59,7 +59,9 @@ class EventBuilder:
         elif isinstance(message, Begin):
             self._ack = self._tracker.begin()
             self._position = SourcePosition(
-                tx_id=message.xid, commit_time_us=message.commit_time_us, last_commit_lsn=self._last_commit_lsn
+                tx_id=message.xid,
+                commit_time_us=message.commit_time_us,
+                last_commit_lsn=self._last_commit_lsn,
             )
         elif isinstance(message, Commit):
             if self._ack is not None:
@@ -76,14 +78,17 @@ class EventBuilder:
     def table(self, oid: int) -> CapturedTable | None:
         return self._tables.get(oid)
 
-    def _emit(self, op: str, table: CapturedTable, key: Row | None, before: Row | None, after: Row | None,
-              lsn: Lsn) -> None:
+    def _emit(
+        self, op: str, table: CapturedTable, key: Row | None, before: Row | None, after: Row | None, lsn: Lsn
+    ) -> None:
         ack = self._ack
         self._sink.emit(ChangeEvent(op, table, key, before, after, self._position, lsn, ack))
 
     def _tombstone(self, table: CapturedTable, key: Row | None, lsn: Lsn) -> None:
         if self._tombstones and key is not None:
-            self._sink.emit(ChangeEvent("d", table, key, None, None, self._position, lsn, self._ack, tombstone=True))
+            self._sink.emit(
+                ChangeEvent("d", table, key, None, None, self._position, lsn, self._ack, tombstone=True)
+            )
 
     def _insert(self, message: Insert, lsn: Lsn) -> None:
         table = self._tables.get(message.relation_oid)
@@ -141,12 +146,22 @@ class EventBuilder:
             # A non-transactional message is decoded at its own position, outside any transaction.
             ack = self._tracker.begin()
             position = SourcePosition(
-                tx_id=None, commit_time_us=self._position.commit_time_us, last_commit_lsn=self._last_commit_lsn
+                tx_id=None,
+                commit_time_us=self._position.commit_time_us,
+                last_commit_lsn=self._last_commit_lsn,
             )
         self._sink.emit(
             ChangeEvent(
-                "m", None, {"prefix": message.prefix}, None, None, position, message.lsn or lsn, ack,
-                message_prefix=message.prefix, message_content=message.content,
+                "m",
+                None,
+                {"prefix": message.prefix},
+                None,
+                None,
+                position,
+                message.lsn or lsn,
+                ack,
+                message_prefix=message.prefix,
+                message_content=message.content,
             )
         )
         if standalone:

@@ -132,8 +132,10 @@ def build_table(
         convert = value_converter(info, config.type_modes)
         schema = field_schema(info, config.type_modes)
         if convert is None or schema is None:
-            warn(f"column {table}.{column.name} has type {info.type_name}, which pgcdc does not support yet; "
-                 "it is left out of events")
+            warn(
+                f"column {table}.{column.name} has type {info.type_name}, which pgcdc does not support yet; "
+                "it is left out of events"
+            )
             continue
         columns.append(info)
         fields.append(
@@ -156,4 +158,6 @@ def build_table(
         key_columns=tuple(f.name for f in key_fields),
         replica_identity=message.replica_identity,
     )
-    return CapturedTable(relation=relation, topic=topic_name(config, table), fields=tuple(fields), key_fields=key_fields)
+    return CapturedTable(
+        relation=relation, topic=topic_name(config, table), fields=tuple(fields), key_fields=key_fields
+    )

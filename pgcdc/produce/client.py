@@ -42,7 +42,9 @@ def kafka_settings(url: str | None = None, *, env: Mapping[str, str] | None = No
     env = os.environ if env is None else env
     url = url or env.get("KAFKA_URL")
     if not url:
-        raise ConfigError("no Kafka given: set KAFKA_URL (host:port[,host:port] or kafka+ssl://host:port,...)")
+        raise ConfigError(
+            "no Kafka given: set KAFKA_URL (host:port[,host:port] or kafka+ssl://host:port,...)"
+        )
     hosts: list[str] = []
     uses_ssl = False
     for item in (p.strip() for p in url.split(",") if p.strip()):

@@ -73,11 +73,13 @@ def check_server(conn: psycopg.Connection[tuple[object, ...]], *, user: str) -> 
         )
     if not can_replicate:
         raise SourceSetupError(
-            f"role {user!r} lacks the REPLICATION attribute: run ALTER ROLE \"{user}\" WITH REPLICATION;"
+            f'role {user!r} lacks the REPLICATION attribute: run ALTER ROLE "{user}" WITH REPLICATION;'
         )
     assert isinstance(version, int)
     if version < 100000:
-        raise SourceSetupError(f"PostgreSQL {version // 10000} is too old: pgoutput needs PostgreSQL 10 or newer")
+        raise SourceSetupError(
+            f"PostgreSQL {version // 10000} is too old: pgoutput needs PostgreSQL 10 or newer"
+        )
     return version
 
 
@@ -101,7 +103,9 @@ def find_captured_tables(
     return selected
 
 
-def describe_table(conn: psycopg.Connection[tuple[object, ...]], oid: int, table: TableId, identity: str) -> TableInfo:
+def describe_table(
+    conn: psycopg.Connection[tuple[object, ...]], oid: int, table: TableId, identity: str
+) -> TableInfo:
     """Columns (domains resolved to their base type) and primary key of one table."""
     columns = tuple(
         ColumnInfo(
@@ -112,7 +116,9 @@ def describe_table(conn: psycopg.Connection[tuple[object, ...]], oid: int, table
             optional=bool(optional),
             default_expr=None if default is None else str(default),
         )
-        for name, type_oid, type_name, typmod, optional, default in conn.execute(_COLUMNS_SQL, (oid,)).fetchall()
+        for name, type_oid, type_name, typmod, optional, default in conn.execute(
+            _COLUMNS_SQL, (oid,)
+        ).fetchall()
     )
     primary_key = tuple(str(r[0]) for r in conn.execute(_PRIMARY_KEY_SQL, (oid,)).fetchall())
     return TableInfo(oid, table, columns, primary_key, identity)
@@ -135,7 +141,11 @@ def check_table(info: TableInfo, config: ConnectorConfig) -> None:
             f"ALTER TABLE {quote_ident(info.table.schema)}.{quote_ident(info.table.table)} REPLICA IDENTITY FULL; "
             "or leave it out of table.include.list"
         )
-    excluded = [c.name for c in info.columns if not config.captures_column(info.table.schema, info.table.table, c.name)]
+    excluded = [
+        c.name
+        for c in info.columns
+        if not config.captures_column(info.table.schema, info.table.table, c.name)
+    ]
     if config.column_exclude_mode == "publication" and excluded:
         if info.replica_identity == "f":
             raise SourceSetupError(
@@ -154,7 +164,10 @@ def check_table(info: TableInfo, config: ConnectorConfig) -> None:
 def check_column_patterns(config: ConnectorConfig, tables: list[TableInfo]) -> None:
     """Every column.include/exclude entry must name at least one column of a captured table."""
     qualified = [f"{t.table.schema}.{t.table.table}.{c.name}" for t in tables for c in t.columns]
-    for key, patterns in (("column.include.list", config.column_include), ("column.exclude.list", config.column_exclude)):
+    for key, patterns in (
+        ("column.include.list", config.column_include),
+        ("column.exclude.list", config.column_exclude),
+    ):
         for pattern in patterns:
             if not any(pattern.fullmatch(q) for q in qualified):
                 raise ConfigError(

@@ -25,14 +25,20 @@ def _table_clause(info: TableInfo, config: ConnectorConfig, *, column_lists: boo
     name = sql.Identifier(info.table.schema, info.table.table)
     if not column_lists:
         return name
-    kept = [c.name for c in info.columns if config.captures_column(info.table.schema, info.table.table, c.name)]
+    kept = [
+        c.name for c in info.columns if config.captures_column(info.table.schema, info.table.table, c.name)
+    ]
     if len(kept) == len(info.columns):
         return name
     return sql.SQL("{} ({})").format(name, sql.SQL(", ").join(sql.Identifier(c) for c in kept))
 
 
-def _published_tables(conn: psycopg.Connection[tuple[object, ...]], publication: str) -> set[tuple[str, str]] | None:
-    row = conn.execute("SELECT puballtables FROM pg_publication WHERE pubname = %s", (publication,)).fetchone()
+def _published_tables(
+    conn: psycopg.Connection[tuple[object, ...]], publication: str
+) -> set[tuple[str, str]] | None:
+    row = conn.execute(
+        "SELECT puballtables FROM pg_publication WHERE pubname = %s", (publication,)
+    ).fetchone()
     if row is None:
         return None
     rows = conn.execute(
@@ -68,7 +74,9 @@ def ensure_publication(
             server_version // 10000,
         )
     if mode == "all_tables":
-        statement: sql.Composable = sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name))
+        statement: sql.Composable = sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(
+            sql.Identifier(name)
+        )
         if existing is not None:
             return
     else:

@@ -63,7 +63,9 @@ class ReplicationStream:
             ) from err
         except psycopg2.Error as err:
             self.close()
-            raise SourceError(f"cannot start replication from slot {self._slot!r}: {_first_line(err)}") from err
+            raise SourceError(
+                f"cannot start replication from slot {self._slot!r}: {_first_line(err)}"
+            ) from err
 
     def read(self) -> Frame | None:
         """The next frame, or None when none is waiting (call ``wait`` then)."""
@@ -100,7 +102,10 @@ class ReplicationStream:
         if force or now - self._last_feedback >= self._status_interval_s:
             try:
                 self._cursor.send_feedback(
-                    write_lsn=self._confirmed, flush_lsn=self._confirmed, apply_lsn=self._confirmed, force=True
+                    write_lsn=self._confirmed,
+                    flush_lsn=self._confirmed,
+                    apply_lsn=self._confirmed,
+                    force=True,
                 )
             except psycopg2.Error as err:
                 raise SourceError(f"cannot report position to PostgreSQL: {_first_line(err)}") from err

@@ -58,7 +58,9 @@ class RecordSerializer:
             return cached
         base = f"{self._server_name}.{table.table.schema}.{table.table.table}"
         fields = [f.schema for f in table.fields]
-        key_prefix = _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
+        key_prefix = (
+            _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
+        )
         built = _TablePrefixes(table, key_prefix, _prefix(envelope_schema(fields, base)))
         self._tables[table.relation.oid] = built
         return built

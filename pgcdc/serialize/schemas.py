@@ -28,7 +28,9 @@ SOURCE_SCHEMA: Schema = {
             optional=True,
             name="io.debezium.data.Enum",
             version=1,
-            parameters={"allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"},
+            parameters={
+                "allowed": "true,first,first_in_data_collection,last_in_data_collection,last,false,incremental"
+            },
             default="false",
         ),
         _f("string", "db", optional=False),

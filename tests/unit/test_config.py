@@ -61,8 +61,14 @@ def test_database_url_and_environment() -> None:
         ({"tombstones.on.delete": "yes"}, "tombstones.on.delete='yes' is not a boolean"),
         ({"heartbeat.interval.ms": "-5"}, "heartbeat.interval.ms=-5 is below its minimum"),
         ({"plugin.name": "decoderbufs"}, "plugin.name='decoderbufs' is not one of: pgoutput"),
-        ({"table.include.lst": "x"}, "unknown setting table.include.lst \\(did you mean table.include.list\\?\\)"),
-        ({"table.include.list": "public.(users"}, "table.include.list: 'public.\\(users' is not a valid regular"),
+        (
+            {"table.include.lst": "x"},
+            "unknown setting table.include.lst \\(did you mean table.include.list\\?\\)",
+        ),
+        (
+            {"table.include.list": "public.(users"},
+            "table.include.list: 'public.\\(users' is not a valid regular",
+        ),
         ({"skipped.operations": "c,x"}, "skipped.operations: unknown x"),
         ({"value.converter": "io.confluent.connect.avro.AvroConverter"}, "pgcdc writes .*JsonConverter"),
         ({"transforms": "unwrap"}, "transforms is not supported"),
@@ -91,7 +97,9 @@ def test_config_files_json_and_properties(tmp_path: Path) -> None:
     props = tmp_path / "c.properties"
     props.write_text("# comment\nname=users-cdc\ntopic.prefix = demo\ntable.include.list=public.users\n")
     assert load_config_file(str(props)) == (
-        None, {"name": "users-cdc", "topic.prefix": "demo", "table.include.list": "public.users"})
+        None,
+        {"name": "users-cdc", "topic.prefix": "demo", "table.include.list": "public.users"},
+    )
     broken = tmp_path / "broken.json"
     broken.write_text('{"config": ')
     with pytest.raises(ConfigError, match="is not valid JSON"):

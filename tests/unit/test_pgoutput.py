@@ -25,7 +25,7 @@ def cstr(text: str) -> bytes:
     return text.encode() + b"\0"
 
 
-def tuple_data(*values: str | None | object) -> bytes:
+def tuple_data(*values: str | object | None) -> bytes:
     out = struct.pack(">h", len(values))
     for value in values:
         if value is None:
@@ -50,22 +50,39 @@ def test_commit() -> None:
 
 def test_relation_with_quoted_names() -> None:
     frame = (
-        b"R" + struct.pack(">I", 16384) + cstr("My Schema") + cstr("Users.v2") + b"f" + struct.pack(">h", 2)
-        + b"\x01" + cstr("id") + struct.pack(">Ii", 23, -1)
-        + b"\x00" + cstr("Naïve \"col\"") + struct.pack(">Ii", 1043, 54)
+        b"R"
+        + struct.pack(">I", 16384)
+        + cstr("My Schema")
+        + cstr("Users.v2")
+        + b"f"
+        + struct.pack(">h", 2)
+        + b"\x01"
+        + cstr("id")
+        + struct.pack(">Ii", 23, -1)
+        + b"\x00"
+        + cstr('Naïve "col"')
+        + struct.pack(">Ii", 1043, 54)
     )
     message = decode(frame)
     assert isinstance(message, RelationMessage)
     assert (message.oid, message.namespace, message.name, message.replica_identity) == (
-        16384, "My Schema", "Users.v2", "f")
+        16384,
+        "My Schema",
+        "Users.v2",
+        "f",
+    )
     assert [(c.flags, c.name, c.type_oid, c.type_modifier) for c in message.columns] == [
-        (1, "id", 23, -1), (0, 'Naïve "col"', 1043, 54)]
+        (1, "id", 23, -1),
+        (0, 'Naïve "col"', 1043, 54),
+    ]
 
 
 def test_insert_update_delete_tuples() -> None:
     insert = decode(b"I" + struct.pack(">I", 7) + b"N" + tuple_data("1", None, "héllo"))
     assert insert == Insert(7, ["1", None, "héllo"])
-    update = decode(b"U" + struct.pack(">I", 7) + b"O" + tuple_data("1", "a") + b"N" + tuple_data("1", UNCHANGED_TOAST))
+    update = decode(
+        b"U" + struct.pack(">I", 7) + b"O" + tuple_data("1", "a") + b"N" + tuple_data("1", UNCHANGED_TOAST)
+    )
     assert isinstance(update, Update)
     assert (update.old, update.old_is_key_only, update.new) == (["1", "a"], False, ["1", UNCHANGED_TOAST])
     plain_update = decode(b"U" + struct.pack(">I", 7) + b"N" + tuple_data("2", "b"))
@@ -78,7 +95,9 @@ def test_truncate_and_message() -> None:
     truncate = decode(b"T" + struct.pack(">ib", 2, 3) + struct.pack(">II", 10, 11))
     assert truncate == Truncate((10, 11), True, True)
     content = b"\x00binary\xff"
-    message = decode(b"M" + b"\x01" + struct.pack(">Q", 99) + cstr("prefix") + struct.pack(">i", len(content)) + content)
+    message = decode(
+        b"M" + b"\x01" + struct.pack(">Q", 99) + cstr("prefix") + struct.pack(">i", len(content)) + content
+    )
     assert message == LogicalMessage(True, 99, "prefix", content)  # type: ignore[arg-type]
 
 
