@@ -41,7 +41,10 @@ class ConnectorStatus:
 
     state: str = "creating"
     tables: list[str] = field(default_factory=list)
-    events: int = 0
+    events_by_op: dict[str, int] = field(default_factory=dict)
+    """Records written per op (c, u, d, t, m; ``tombstone`` for tombstones) since start."""
+    last_event_commit_ms: int | None = None
+    """Commit time of the newest event written: how far behind the source this connector is."""
     confirmed_lsn: str | None = None
     error: str | None = None
 
@@ -155,6 +158,7 @@ class Connector:
             max_queue_bytes=config.max_queue_bytes,
             message_topic=f"{config.topic_prefix}.message",
             on_wait=keep_alive,
+            status=self.status,
         )
         builder = EventBuilder(config=config, describe=self._describer(conn), tracker=tracker, sink=sink)
         heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None

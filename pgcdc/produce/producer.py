@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -12,6 +13,9 @@ from pgcdc.events.change import ChangeEvent
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.topics import TopicAdmin
 from pgcdc.serialize.records import RecordSerializer
+
+if TYPE_CHECKING:
+    from pgcdc.pipeline import ConnectorStatus
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +56,7 @@ class KafkaSink:
         max_queue_bytes: int,
         message_topic: str,
         on_wait: Callable[[], None],
+        status: ConnectorStatus,
     ) -> None:
         self._producer = Producer(producer_config(kafka, max_queue_bytes=max_queue_bytes))
         self._topics = topics
@@ -61,6 +66,8 @@ class KafkaSink:
         self._ready: set[str] = set()
         self._on_wait = on_wait
         self._since_poll = 0
+        self._counts = status.events_by_op
+        self._status = status
 
     def _topic(self, event: ChangeEvent) -> str:
         topic = self._prefix + (event.table.topic if event.table is not None else self._message_topic)
@@ -79,6 +86,9 @@ class KafkaSink:
             ack.sent()
             callback = ack.delivered
         self.produce(topic, key, value, callback, headers=event.headers)
+        op = "tombstone" if event.tombstone else event.op
+        self._counts[op] = self._counts.get(op, 0) + 1
+        self._status.last_event_commit_ms = event.position.commit_time_us // 1000
 
     def produce(
         self,
