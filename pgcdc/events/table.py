@@ -78,7 +78,9 @@ class CapturedTable:
                 else:
                     row[field.name] = field.unavailable
             else:
-                row[field.name] = field.convert(raw)  # type: ignore[arg-type]
+                value = field.convert(raw)  # type: ignore[arg-type]
+                # A converter answers None where Debezium writes no value (NaN in precise mode, say).
+                row[field.name] = field.absent if value is None else value
         return row
 
     def key(self, row: Row) -> Row | None:
@@ -94,10 +96,12 @@ def _unavailable(schema: dict[str, Any], placeholder: str) -> Any:
 
 
 def _absent(schema: dict[str, Any], column: ColumnInfo) -> Any:
-    if column.optional:
-        return None
+    # JsonConverter writes a field's schema default in place of null (replace.null.with.default=true, its
+    # default), optional column or not; a NOT NULL column without a default gets Debezium's type fallback.
     if "default" in schema:
         return schema["default"]
+    if column.optional:
+        return None
     return _FALLBACK_BY_TYPE.get(schema.get("type"))
 
 

@@ -40,6 +40,8 @@ def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, 
             "queue.buffering.max.kbytes": max(1, max_queue_bytes // 1024),
             # Never give up on a record: a broker outage must pause the connector, not lose or skip events.
             "message.timeout.ms": 0,
+            # A broker closing an idle connection is routine; the client reconnects on its own.
+            "log.connection.close": False,
         }
     )
 

@@ -17,6 +17,10 @@ from pgcdc.lsn import Lsn
 
 log = logging.getLogger(__name__)
 
+# pgoutput renders values with the walsender session's output settings; pin the ones the converters in
+# pgcdc.decode.values parse, whatever the role's or database's defaults are.
+TEXT_OUTPUT_OPTIONS = "-c datestyle=ISO -c intervalstyle=postgres -c bytea_output=hex -c extra_float_digits=1"
+
 
 @dataclass(slots=True)
 class Frame:
@@ -43,7 +47,9 @@ class ReplicationStream:
         """Start streaming; 0 resumes from the slot's confirmed position."""
         try:
             self._conn = psycopg2.connect(
-                self._conninfo, connection_factory=psycopg2.extras.LogicalReplicationConnection
+                self._conninfo,
+                connection_factory=psycopg2.extras.LogicalReplicationConnection,
+                options=TEXT_OUTPUT_OPTIONS,
             )
             self._cursor = self._conn.cursor()
             # Quoted so that a publication name with capitals or commas is taken as one identifier.
@@ -52,7 +58,8 @@ class ReplicationStream:
                 slot_name=self._slot,
                 decode=False,
                 start_lsn=start_lsn,
-                status_interval=self._status_interval_s,
+                # psycopg2's own keepalive replies; pgcdc confirms positions itself, as often as configured.
+                status_interval=max(1.0, self._status_interval_s),
                 options={"proto_version": "1", "publication_names": quoted, "messages": "true"},
             )
         except psycopg2.errors.ObjectInUse as err:

