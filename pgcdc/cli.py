@@ -17,6 +17,7 @@ from pgcdc.config import load_config_file, parse_config
 from pgcdc.errors import ConfigError, PgcdcError
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings
+from pgcdc.worker.command import worker_command
 
 app = typer.Typer(
     name="pgcdc",
@@ -126,6 +127,10 @@ def demo(
 def version() -> None:
     """Print pgcdc's version."""
     typer.echo(__version__)
+
+
+# The control plane: its commands live with the worker and the API client.
+app.command(name="worker")(worker_command)
 
 
 def main() -> None:
