@@ -13,6 +13,8 @@ from typing import Annotated
 import typer
 
 from pgcdc import __version__
+from pgcdc.client.connectors import app as connectors_app
+from pgcdc.client.topics import topics_command
 from pgcdc.config import load_config_file, parse_config
 from pgcdc.errors import ConfigError, PgcdcError
 from pgcdc.pipeline import Connector
@@ -131,6 +133,8 @@ def version() -> None:
 
 # The control plane: its commands live with the worker and the API client.
 app.command(name="worker")(worker_command)
+app.add_typer(connectors_app, name="connectors")
+app.command(name="topics")(topics_command)
 
 
 def main() -> None:
