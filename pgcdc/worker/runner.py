@@ -273,7 +273,8 @@ class ConnectorRunner:
             with self._lock:
                 self._connector = None
         if failure is None:
-            if self._role == "running":
+            if self._role == "running" and not self._shutdown:
+                # Stopped on request; a worker shutting down keeps "running" to hand the connector back.
                 self._role = "idle"
             if self._role == "standby":
                 self._wake.wait(self._settings.standby_poll_s)
