@@ -107,7 +107,12 @@ def start_worker(
         name=name, process=process, url=f"http://127.0.0.1:{port}", log_path=log_path, token=token
     )
     if wait:
-        wait_for_api(worker)
+        try:
+            wait_for_api(worker)
+        except BaseException:
+            worker.process.kill()
+            worker.process.wait(10)
+            raise
     return worker
 
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.security import HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from starlette.exceptions import HTTPException
 
@@ -54,9 +56,9 @@ def _error(status: int, message: str, headers: dict[str, str] | None = None) -> 
 def create_app(*, worker: Worker, token: str | None) -> FastAPI:
     """The API of ``worker``; with a token, every request must carry ``Authorization: Bearer <token>``."""
 
-    def authorize(request: Request) -> None:
-        if token is not None and not token_matches(request.headers.get("authorization"), token):
-            raise HTTPException(401, "missing or wrong bearer token: send Authorization: Bearer <token>")
+    # Declares the bearer scheme in the OpenAPI document; the middleware below enforces it on every path,
+    # the OpenAPI document and /metrics included.
+    bearer = HTTPBearer(auto_error=False, description="The worker's token, when it has one.")
 
     app = FastAPI(
         title="pgcdc REST API",
@@ -65,7 +67,7 @@ def create_app(*, worker: Worker, token: str | None) -> FastAPI:
             "Kafka Connect's REST API for pgcdc workers: manage Debezium PostgresConnector connectors. "
             "Secrets are masked in every response; the `pgcdc` objects are pgcdc's additions."
         ),
-        dependencies=[Depends(authorize)],
+        dependencies=[Depends(bearer)] if token is not None else [],
         responses={401: ERRORS[401]},
     )
     sampler = TopicSampler(admin=worker.admin)
@@ -75,6 +77,16 @@ def create_app(*, worker: Worker, token: str | None) -> FastAPI:
         return {name: status_of(name)["pgcdc"]["state"] for name in worker.names()}
 
     registry.register(WorkerCollector(views=worker.runner_views, states=states))
+
+    @app.middleware("http")
+    async def authorize(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        if token is not None and not token_matches(request.headers.get("authorization"), token):
+            return _error(
+                401,
+                "missing or wrong bearer token: send Authorization: Bearer <token>",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        return await call_next(request)
 
     @app.exception_handler(HTTPException)
     def http_error(request: Request, err: HTTPException) -> JSONResponse:
