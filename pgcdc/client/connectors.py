@@ -21,7 +21,8 @@ from pgcdc.client.stores import kafka_cluster_id, resolve_url
 from pgcdc.errors import PgcdcError
 
 app = typer.Typer(
-    help="Manage connectors (Heroku's data:connectors). Without a command: list them.",
+    help="Manage connectors (Heroku's data:connectors). Without a command: list them.\n\n"
+    "Example: pgcdc connectors --table",
     invoke_without_command=True,
     no_args_is_help=False,
     add_completion=False,

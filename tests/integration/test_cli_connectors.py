@@ -1,0 +1,191 @@
+"""``pgcdc connectors`` and ``pgcdc topics`` as a person runs them, against real worker processes."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from collections.abc import Iterator
+
+import orjson
+import psycopg
+import pytest
+
+from pgcdc.embedded.ports import free_port
+from tests.connector_run import wait_until
+from tests.kafka_read import read_topic, topic_names
+from tests.worker_run import WorkerProcess, wait_for_state, worker_group
+
+SECRET = "cli-secret-pw-51d0"
+
+
+@pytest.fixture(scope="module")
+def workers(kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[list[WorkerProcess]]:
+    with worker_group(kafka_bootstrap, tmp_path_factory.mktemp("cli-workers"), count=2) as group:
+        yield group
+
+
+def pgcdc(*args: str, url: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pgcdc.cli", *args],
+        env={**os.environ, "PGCDC_URL": url, "COLUMNS": "200", **(env or {})},
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def ok(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode == 0, (
+        f"exit {result.returncode}\nstdout: {result.stdout}\nstderr: {result.stderr}"
+    )
+    assert SECRET not in result.stdout + result.stderr, "the password was printed"
+    return result.stdout
+
+
+def one_line_error(result: subprocess.CompletedProcess[str]) -> str:
+    assert result.returncode != 0, result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("pgcdc: error: "), result.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ("connectors",),
+        ("connectors", "create"),
+        ("connectors", "info"),
+        ("connectors", "wait"),
+        ("connectors", "update"),
+        ("connectors", "pause"),
+        ("connectors", "resume"),
+        ("connectors", "destroy"),
+        ("topics",),
+        ("worker",),
+    ],
+)
+def test_every_command_has_help_with_an_example(command: tuple[str, ...]) -> None:
+    text = ok(pgcdc(*command, "--help", url="http://127.0.0.1:1"))
+    assert re.search(r"Example: (\S+=\S+ )*pgcdc ", text), text
+
+
+def test_an_unreachable_api_is_one_line_and_a_non_zero_exit() -> None:
+    line = one_line_error(pgcdc("connectors", url=f"http://127.0.0.1:{free_port()}"))
+    assert "cannot reach the pgcdc API" in line and "PGCDC_URL" in line
+
+
+def test_connector_life_cycle_from_the_cli(
+    workers: list[WorkerProcess], database: str, kafka_bootstrap: str
+) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE public.users (id int PRIMARY KEY, email text, password text);"
+            "CREATE TABLE public.orders (id int PRIMARY KEY, user_id int)"
+        )
+    source = re.sub(r"postgresql://([^@/]*)@", rf"postgresql://\1:{SECRET}@", database)
+    assert SECRET in source
+    url = workers[0].url
+    env = {"DATABASE_URL": source, "KAFKA_URL": kafka_bootstrap}
+
+    created = ok(
+        pgcdc(
+            "connectors",
+            "create",
+            "--source",
+            "DATABASE_URL",
+            "--store",
+            "KAFKA_URL",
+            "--table",
+            "public.users",
+            "--exclude-column",
+            "public.users.password",
+            url=url,
+            env=env,
+        )
+    )
+    match = re.search(r"^Name:\s+([a-z]+_[a-z]+_\d{5})$", created, re.MULTILINE)
+    assert match, created
+    name = match.group(1)
+    assert re.search(r"^Status:\s+creating$", created, re.MULTILINE), created
+    assert f"pgcdc connectors wait {name}" in created
+
+    assert f"Connector {name} is available." in ok(
+        pgcdc("connectors", "wait", name, "--timeout", "60", url=url)
+    )
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.users VALUES (1, 'a@example.com', 'hunter2')")
+    records = read_topic(kafka_bootstrap, f"{name}.public.users", until=lambda got: len(got) >= 1)
+    assert records[0].value_json["payload"]["after"] == {"id": 1, "email": "a@example.com"}
+    assert f"heartbeat.{name}" in topic_names(kafka_bootstrap)
+
+    listed = orjson.loads(ok(pgcdc("connectors", "--json", url=workers[1].url)))
+    assert listed[name]["status"]["pgcdc"]["state"] == "available"
+    table = ok(pgcdc("connectors", "--table", url=url))
+    assert name in table and "available" in table and "public.users" in table
+    assert f"=== {name}" in ok(pgcdc("connectors", url=url))
+
+    info = ok(pgcdc("connectors", "info", name, url=url))
+    for expected in (
+        f"=== {name}",
+        "Status:           available",
+        "Lag:              < 1 MB",
+        f"public.users → {name}.public.users",
+        "Excluded Columns: public.users.password",
+        "heartbeat.interval.ms",
+        "********",
+    ):
+        assert expected in info, f"{expected!r} missing from:\n{info}"
+    as_json = orjson.loads(ok(pgcdc("connectors", "info", name, "--json", url=url)))
+    assert as_json["config"]["database.url"] == "********"
+
+    updated = ok(pgcdc("connectors", "update", name, "--add-table", "public.orders", url=url))
+    assert "table.include.list" in updated
+    with workers[0].client() as api:
+
+        def capturing_orders() -> bool:
+            status = api.get(f"/connectors/{name}/status").json()["pgcdc"]
+            return status["state"] == "available" and "public.orders" in status["tables"]
+
+        wait_until(capturing_orders, timeout=60, what="the connector to capture public.orders")
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.orders VALUES (10, 1)")
+    read_topic(kafka_bootstrap, f"{name}.public.orders", until=lambda got: len(got) >= 1)
+
+    assert "Paused" in ok(pgcdc("connectors", "pause", name, url=url))
+    with workers[1].client() as api:
+        wait_for_state(api, name, "paused")
+    line = one_line_error(pgcdc("connectors", "wait", name, url=url))
+    assert "is paused" in line
+    assert "Resumed" in ok(pgcdc("connectors", "resume", name, url=url))
+    ok(pgcdc("connectors", "wait", name, "--timeout", "60", url=url))
+
+    topics = ok(pgcdc("topics", url=url))
+    assert f"{name}.public.users" in topics and "Messages/s" in topics
+
+    assert "--confirm" in one_line_error(pgcdc("connectors", "destroy", name, url=url))
+    assert "does not match" in one_line_error(
+        pgcdc("connectors", "destroy", name, "--confirm", "other", url=url)
+    )
+    destroyed = ok(pgcdc("connectors", "destroy", name, "--confirm", name, url=url))
+    assert f"Destroyed {name}." in destroyed
+    assert "Dropped replication slot" in destroyed and "Dropped publication" in destroyed
+    assert f"{name}.public.users" in destroyed and "Kept topics" in destroyed
+    assert f"Connector {name} not found" in one_line_error(pgcdc("connectors", "info", name, url=url))
+    with psycopg.connect(database, autocommit=True) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_replication_slots").fetchone() == (0,)
+        assert conn.execute("SELECT count(*) FROM pg_publication").fetchone() == (0,)
+
+
+def test_create_refuses_what_it_cannot_use(workers: list[WorkerProcess]) -> None:
+    url = workers[0].url
+    line = one_line_error(
+        pgcdc("connectors", "create", "--source", "NO_SUCH_VARIABLE", "--table", "a.b", url=url)
+    )
+    assert "NO_SUCH_VARIABLE" in line
+    line = one_line_error(
+        pgcdc("connectors", "create", "--source", "postgresql://u@h/db", "--table", "users", url=url)
+    )
+    assert "schema.table" in line
