@@ -300,6 +300,7 @@ def create_app(*, worker: Worker, token: str | None) -> FastAPI:
             publication=result.publication if result else None,
             publication_dropped=bool(result and result.publication_dropped),
             publication_kept_because=result.publication_kept_because if result else None,
+            problem=result.problem if result else None,
             topics_kept=topics,
         )
         return JSONResponse(body.model_dump(), status_code=200)

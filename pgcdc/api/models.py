@@ -162,4 +162,7 @@ class DeleteResult(BaseModel):
     publication: str | None
     publication_dropped: bool
     publication_kept_because: str | None
+    problem: str | None = Field(
+        default=None, description="What could not be dropped, and how to do it by hand."
+    )
     topics_kept: list[str]

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pgcdc.config import SETTINGS, mask_secrets, parse_config
+from pgcdc.config import SETTINGS, mask_secrets
 from pgcdc.errors import ConfigError
 from pgcdc.worker.records import ConnectState
 from pgcdc.worker.service import ConnectorSnapshot, connect_state_of
+from pgcdc.worker.stored_config import parse_stored
 
 # Debezium's class name; pgcdc is this one plugin.
 PLUGIN_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
@@ -74,7 +75,7 @@ def connector_topics(
 ) -> list[str]:
     """The topics the connector writes that exist now: one per captured table, and its heartbeats."""
     try:
-        parsed = parse_config(config, env={})
+        parsed = parse_stored(config)
     except ConfigError:
         return []
     names = [f"{kafka_prefix}{parsed.topic_prefix}.{table}" for table in tables]
@@ -88,7 +89,7 @@ def validate_config(plugin: str, config: Mapping[str, str]) -> dict[str, Any]:
     """Kafka Connect's ConfigInfos: every setting pgcdc knows, the value given, and the error on its key."""
     error_key, error = None, None
     try:
-        parse_config(config, env={})
+        parse_stored(config)
     except ConfigError as err:
         error = str(err)
         error_key = _key_named_in(error, config)

@@ -336,7 +336,7 @@ def destroy(
         result = api.delete(_path(name), params={"details": "true"})
     typer.echo(f"Destroyed {name}.")
     if result is not None:
-        if result.get("slot"):
+        if result.get("slot_dropped"):
             typer.echo(f"Dropped replication slot {result['slot']}.")
         if result.get("publication_dropped"):
             typer.echo(f"Dropped publication {result['publication']}.")
@@ -349,3 +349,5 @@ def destroy(
             )
         else:
             typer.echo("It had written no topics.")
+        if result.get("problem"):
+            raise ApiError(str(result["problem"]))

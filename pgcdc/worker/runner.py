@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from pgcdc.config import ConnectorConfig, parse_config
+from pgcdc.config import ConnectorConfig
 from pgcdc.errors import ConfigError, PgcdcError, SinkError, SlotInUseError, SourceError
 from pgcdc.lsn import parse_lsn
 from pgcdc.pipeline import Connector, ConnectorStatus
@@ -28,6 +28,7 @@ from pgcdc.produce.client import KafkaSettings
 from pgcdc.worker.records import ConnectState, TargetState
 from pgcdc.worker.settings import WorkerSettings
 from pgcdc.worker.slot_watch import SlotReading, SlotWatch
+from pgcdc.worker.stored_config import parse_stored
 
 log = logging.getLogger(__name__)
 
@@ -224,7 +225,7 @@ class ConnectorRunner:
         with self._lock:
             raw = dict(self._raw)
         try:
-            config = parse_config(raw, env={})
+            config = parse_stored(raw)
         except ConfigError:
             return None
         conninfo = config.database.conninfo()
@@ -247,7 +248,7 @@ class ConnectorRunner:
         with self._lock:
             raw, version = dict(self._raw), self._config_version
         try:
-            config = parse_config(raw, env={})
+            config = parse_stored(raw)
         except ConfigError as err:
             self._fail(err, version)
             return
@@ -390,7 +391,7 @@ class ConnectorRunner:
         with self._lock:
             raw = dict(self._raw)
         try:
-            self._publish_offset(parse_config(raw, env={}), lsn, ts_usec)
+            self._publish_offset(parse_stored(raw), lsn, ts_usec)
         except (PgcdcError, ValueError) as err:
             log.warning("connector %s: cannot write its offset: %s", self.name, err)
 

@@ -16,8 +16,8 @@ from typing import Any, cast
 
 from confluent_kafka.admin import AdminClient
 
-from pgcdc.config import ConnectorConfig, mask_secrets, parse_config
-from pgcdc.errors import ConfigError, PgcdcError, SinkError
+from pgcdc.config import ConnectorConfig, mask_secrets
+from pgcdc.errors import ConfigError, PgcdcError, SinkError, SourceError
 from pgcdc.worker.group_state import GroupState
 from pgcdc.worker.records import (
     ConnectState,
@@ -34,6 +34,7 @@ from pgcdc.worker.records import (
 )
 from pgcdc.worker.runner import ConnectorRunner, RunnerView, StatusReport
 from pgcdc.worker.settings import WorkerSettings
+from pgcdc.worker.stored_config import parse_stored
 from pgcdc.worker.teardown import Teardown, tear_down
 from pgcdc.worker.topic_log import TopicLog, ensure_compacted_topic, state_producer
 
@@ -254,12 +255,12 @@ class Worker:
             raise ConfigError(
                 f"name={config['name']!r} in the config differs from the connector name {name!r}"
             )
-        parsed = parse_config({**config, "name": name}, env={})
+        parsed = parse_stored({**config, "name": name})
         for other, other_config in self._state.configs().items():
             if other == name:
                 continue
             try:
-                theirs = parse_config(other_config, env={})
+                theirs = parse_stored(other_config)
             except ConfigError:
                 continue
             if theirs.slot_name == parsed.slot_name and _same_database(theirs, parsed):
@@ -304,7 +305,7 @@ class Worker:
         self._write_config(*target_state_record(name, None))
         self._write_config(*connector_config_record(name, None))
         try:
-            parsed = parse_config(config, env={})
+            parsed = parse_stored(config)
         except ConfigError:
             parsed = None
         result = None
@@ -312,12 +313,25 @@ class Worker:
             shared = None
             for other, other_config in self._state.configs().items():
                 try:
-                    theirs = parse_config(other_config, env={})
+                    theirs = parse_stored(other_config)
                 except ConfigError:
                     continue
                 if theirs.publication_name == parsed.publication_name and _same_database(theirs, parsed):
                     shared = other
-            result = tear_down(parsed, publication_shared_with=shared, timeout_s=TEARDOWN_TIMEOUT_S)
+            try:
+                result = tear_down(parsed, publication_shared_with=shared, timeout_s=TEARDOWN_TIMEOUT_S)
+            except SourceError as err:
+                # The connector is gone from the group either way (Kafka Connect answers 204 here); what is
+                # left on PostgreSQL is said in the log and in the detailed answer the CLI asks for.
+                log.error("connector %s deleted, but %s", name, err)
+                result = Teardown(
+                    slot=parsed.slot_name,
+                    slot_dropped=False,
+                    publication=parsed.publication_name,
+                    publication_dropped=False,
+                    publication_kept_because=None,
+                    problem=str(err),
+                )
             self._producer.produce(self.settings.offsets_topic, None, offset_key(name, parsed.topic_prefix))
         self._statuses.write(status_key(name), None, timeout_s=self.settings.write_timeout_s)
         self._statuses.write(task_status_key(name), None, timeout_s=self.settings.write_timeout_s)

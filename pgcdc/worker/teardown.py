@@ -26,6 +26,8 @@ class Teardown:
     publication: str
     publication_dropped: bool
     publication_kept_because: str | None
+    problem: str | None = None
+    """Why the slot or publication could not be dropped, with what to run by hand."""
 
 
 def tear_down(config: ConnectorConfig, *, publication_shared_with: str | None, timeout_s: float) -> Teardown:
