@@ -262,3 +262,12 @@ def test_a_token_is_required_off_loopback(kafka_bootstrap: str, tmp_path: Path) 
             assert api.get("/connectors").status_code == 200
     finally:
         assert worker.stop() == 0, worker.log()[-3000:]
+
+
+def test_every_endpoint_is_in_docs_rest_api(workers: list[WorkerProcess]) -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "rest-api.md").read_text()
+    with workers[0].client() as api:
+        paths = api.get("/openapi.json").json()["paths"]
+    for path, operations in paths.items():
+        for method in operations:
+            assert f"`{method.upper()} {path}" in text, f"{method.upper()} {path} is not in docs/rest-api.md"
