@@ -70,7 +70,7 @@ def create_app(*, worker: Worker, token: str | None) -> FastAPI:
         dependencies=[Depends(bearer)] if token is not None else [],
         responses={401: ERRORS[401]},
     )
-    sampler = TopicSampler(admin=worker.admin)
+    sampler = TopicSampler(admin=worker.admin, kafka=worker.settings.kafka)
     registry = CollectorRegistry(auto_describe=False)
 
     def states() -> dict[str, str]:
@@ -353,7 +353,7 @@ def create_app(*, worker: Worker, token: str | None) -> FastAPI:
                     "partitions": s.partitions,
                     "messages": s.messages,
                     "messages_per_sec": s.messages_per_sec,
-                    "bytes_per_sec": None,
+                    "bytes_per_sec": s.bytes_per_sec,
                 }
                 for s in stats
             ],

@@ -6,6 +6,7 @@ import os
 import re
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 
 import orjson
@@ -164,6 +165,30 @@ def test_connector_life_cycle_from_the_cli(
 
     topics = ok(pgcdc("topics", url=url))
     assert f"{name}.public.users" in topics and "Messages/s" in topics
+    stop = threading.Event()
+
+    def traffic() -> None:
+        with psycopg.connect(database, autocommit=True) as conn:
+            next_id = 100
+            while not stop.is_set():
+                conn.execute("INSERT INTO public.users VALUES (%s, 'x@example.com', 'pw')", (next_id,))
+                next_id += 1
+                stop.wait(0.01)
+
+    writer = threading.Thread(target=traffic)
+    writer.start()
+    try:
+
+        def rates() -> dict[str, object] | None:
+            listed = orjson.loads(ok(pgcdc("topics", "--json", url=url)))["topics"]
+            users = next(t for t in listed if t["name"] == f"{name}.public.users")
+            return users if (users["messages_per_sec"] or 0) > 0 else None
+
+        users = wait_until(rates, timeout=30, what="traffic on the users topic")
+    finally:
+        stop.set()
+        writer.join(10)
+    assert users["bytes_per_sec"] > 0 and users["messages"] >= 2  # type: ignore[operator]
 
     assert "--confirm" in one_line_error(pgcdc("connectors", "destroy", name, url=url))
     assert "does not match" in one_line_error(
