@@ -199,27 +199,36 @@ class ConnectorRunner:
 
     def _run(self) -> None:
         while not self._ending:
-            self._wake.clear()
-            with self._lock:
-                target, restart = self._target, self._restart
-                self._restart = False
-            if target is TargetState.PAUSED:
-                if self._role in ("idle", "running", "failed"):
-                    self._report(ConnectState.PAUSED, None, "paused")
-                self._role = "paused"
-                self._wake.wait(self._settings.lag_interval_s)
-                continue
-            if self._waiting_for_change and not restart:
-                self._wake.wait(self._settings.lag_interval_s)
-                continue
-            reading = self._read_slot()
-            if reading is not None and reading.active_pid is not None:
-                self._role = "standby"
-                self._wake.wait(self._settings.standby_poll_s)
-                continue
-            self._attempt_once()
+            try:
+                self._step()
+            except Exception:
+                # A bug in one step must not leave the connector without a runner on this worker.
+                log.exception("connector %s: runner step failed; trying again", self.name)
+                self._wake.wait(self._settings.retry_initial_s)
         if self._shutdown and not self._removed and self._role in ("running", "failed"):
-            self._report(ConnectState.UNASSIGNED, None, "creating", reason="the worker running it stopped")
+            self._report(ConnectState.UNASSIGNED, None, "unassigned", reason="the worker running it stopped")
+
+    def _step(self) -> None:
+        """One turn of the state machine in the module docstring."""
+        self._wake.clear()
+        with self._lock:
+            target, restart = self._target, self._restart
+            self._restart = False
+        if target is TargetState.PAUSED:
+            if self._role in ("idle", "running", "failed"):
+                self._report(ConnectState.PAUSED, None, "paused")
+            self._role = "paused"
+            self._wake.wait(self._settings.lag_interval_s)
+            return
+        if self._waiting_for_change and not restart:
+            self._wake.wait(self._settings.lag_interval_s)
+            return
+        reading = self._read_slot()
+        if reading is not None and reading.active_pid is not None:
+            self._role = "standby"
+            self._wake.wait(self._settings.standby_poll_s)
+            return
+        self._attempt_once()
 
     def _read_slot(self) -> SlotReading | None:
         with self._lock:
