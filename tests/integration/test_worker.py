@@ -72,7 +72,15 @@ def test_kill_9_of_the_holder_fails_over_within_15_s_and_loses_nothing(
         read_topic(kafka_bootstrap, topic, until=lambda got: -1 in ids_on(got), timeout=FAILOVER_LIMIT_S + 30)
         failover_s = time.monotonic() - killed_at
         with survivor.client() as api:
-            new_holder = wait_for_state(api, name, "available")["connector"]["worker_id"]
+
+            def taken_over() -> str | None:
+                status = api.get(f"/connectors/{name}/status").json()
+                worker_id = status["connector"]["worker_id"]
+                return (
+                    worker_id if status["pgcdc"]["state"] == "available" and worker_id != holder_id else None
+                )
+
+            new_holder = wait_until(taken_over, timeout=30, what="another worker to report the connector")
         writer.join(120)
         records = read_topic(
             kafka_bootstrap, topic, until=lambda got: ids_on(got) >= set(range(1, rows + 1)), timeout=120
@@ -229,30 +237,39 @@ def test_destroy_drops_slot_and_publication_and_keeps_topics(
     assert ids_on(records) == {1, 2, 3}
 
 
-def test_two_workers_never_stream_one_connector_at_once(
+def test_after_restarts_exactly_one_worker_streams_the_connector(
     database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
     make_items(database)
     name = unique_prefix()
     settings = connector_settings(database, name, **{"table.include.list": "public.items"})
-    with worker_group(kafka_bootstrap, tmp_path, count=2) as workers, workers[0].client() as api:
-        api.post("/connectors", json={"name": name, "config": settings})
-        holder = wait_for_state(api, name, "available")["connector"]["worker_id"]
-        # Restarts hand the slot around; at every moment at most one walsender reads it.
-        for _ in range(3):
-            api.post(f"/connectors/{name}/restart")
-            wait_for_state(api, name, "available")
+
+    def readers() -> int:
         with psycopg.connect(database, autocommit=True) as conn:
-            readers = conn.execute(
+            row = conn.execute(
                 "SELECT count(*) FROM pg_stat_replication r"
                 " JOIN pg_replication_slots s ON s.active_pid = r.pid WHERE s.slot_name = %s",
                 (settings["slot.name"],),
             ).fetchone()
-        assert readers == (1,)
-        running_here = [
-            w.worker_id
-            for w in workers
-            if f'pgcdc_connector_running_here{{connector="{name}"}} 1.0' in w.client().get("/metrics").text
-        ]
-        assert len(running_here) == 1
-    assert holder in {w.worker_id for w in workers}
+        return int(row[0]) if row else 0
+
+    with worker_group(kafka_bootstrap, tmp_path, count=2) as workers, workers[0].client() as api:
+        api.post("/connectors", json={"name": name, "config": settings})
+        wait_for_state(api, name, "available")
+        # Each restart lets go of the slot; either worker may take it, never both.
+        for _ in range(3):
+            assert api.post(f"/connectors/{name}/restart").status_code == 204
+            wait_until(lambda: readers() == 1, timeout=30, what="one reader of the slot")
+
+        def running_here() -> list[str] | None:
+            series = f'pgcdc_connector_running_here{{connector="{name}"}} 1.0'
+            found = [w.worker_id for w in workers if series in w.client().get("/metrics").text]
+            return found if len(found) == 1 else None
+
+        holder = wait_until(running_here, timeout=30, what="exactly one worker running the connector")
+        assert readers() == 1
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute("INSERT INTO public.items VALUES (1, 'after restarts')")
+        records = read_topic(kafka_bootstrap, f"{name}.public.items", until=lambda got: len(got) >= 1)
+    assert holder[0] in {w.worker_id for w in workers}
+    assert ids_on(records) == {1}

@@ -173,3 +173,12 @@ def test_a_token_is_required_off_loopback_and_compared_exactly(tmp_path: Path) -
     assert load_token(token_file=path, env={}) == token
     with pytest.raises(ConfigError, match="shorter than 16"):
         load_token(token_file=None, env={"PGCDC_API_TOKEN": "short"})
+
+
+def test_wait_reads_snapshot_progress_from_whichever_fields_the_connector_reports() -> None:
+    from pgcdc.client.connectors import _snapshot_progress
+
+    assert _snapshot_progress({"state": "creating"}) is None
+    assert _snapshot_progress({"snapshot": {"rows_scanned": 10, "rows_total": 100}}) == (10, 100)
+    assert _snapshot_progress({"snapshot_rows_scanned": 5}) == (5, None)
+    assert _snapshot_progress({"snapshot": {"rows_scanned": 100, "completed": True}}) is None
