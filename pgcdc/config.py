@@ -99,7 +99,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "skipped.operations", "t", "Operations not emitted: c, u, d, t, or none. Debezium skips truncate."
     ),
-    Setting("snapshot.mode", "no_data", "no_data (alias never): stream changes from the slot's creation on."),
+    Setting(
+        "snapshot.mode",
+        "initial",
+        "initial: copy the captured tables' rows (op r) when the slot is created, then stream; no_data (alias "
+        "never): stream only; always: copy at every start; initial_only: copy, then stop; when_needed: copy "
+        "when the slot is missing or cannot resume.",
+    ),
+    Setting(
+        "snapshot.max.threads",
+        "2",
+        "Connections copying tables in parallel during a snapshot, all reading one exported snapshot.",
+    ),
+    Setting(
+        "snapshot.fetch.size",
+        "10000",
+        "Rows per chunk a snapshot connection reads before handing them to the producer (count).",
+    ),
     Setting("heartbeat.interval.ms", "0", "Milliseconds between heartbeat records; 0 turns heartbeats off."),
     Setting("topic.heartbeat.prefix", "__debezium-heartbeat", "Heartbeats go to <this>.<topic.prefix>."),
     Setting("topic.creation.default.partitions", "1", "Partitions of topics pgcdc creates."),
@@ -131,7 +147,7 @@ _ACCEPTED_WITHOUT_EFFECT = re.compile(
     r"|(key|value)\.converter\.schemas\.enable|errors\..*|config\.action\.reload"
     r"|topic\.creation\.(groups|default\.(?!partitions$|replication\.factor$)[\w.]+)"
     r"|database\.server\.name|database\.tcpKeepAlive|poll\.interval\.ms|max\.batch\.size"
-    r"|include\.schema\.changes|provide\.transaction\.metadata|slot\.drop\.on\.stop|snapshot\.fetch\.size"
+    r"|include\.schema\.changes|provide\.transaction\.metadata|slot\.drop\.on\.stop"
 )
 
 # Keys that would change what is written and are not implemented: refusing beats silently differing.
@@ -247,6 +263,8 @@ class ConnectorConfig:
     tombstones_on_delete: bool
     skipped_operations: frozenset[str]
     snapshot_mode: str
+    snapshot_max_threads: int
+    snapshot_fetch_size: int
     heartbeat_interval_ms: int
     heartbeat_topic_prefix: str
     topic_partitions: int
@@ -399,7 +417,11 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         raise ConfigError(
             f"skipped.operations: unknown {', '.join(sorted(unknown_ops))}; use c, u, d, t or none"
         )
-    snapshot_mode = _parse_choice("snapshot.mode", get("snapshot.mode"), ("no_data", "never"))
+    snapshot_mode = _parse_choice(
+        "snapshot.mode",
+        get("snapshot.mode"),
+        ("initial", "no_data", "never", "always", "initial_only", "when_needed"),
+    )
     modes = TypeModes(
         decimal_handling_mode=_parse_choice(  # type: ignore[arg-type]
             "decimal.handling.mode", get("decimal.handling.mode"), ("precise", "double", "string")
@@ -435,6 +457,8 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         tombstones_on_delete=_parse_bool("tombstones.on.delete", get("tombstones.on.delete")),
         skipped_operations=skipped,
         snapshot_mode="no_data" if snapshot_mode == "never" else snapshot_mode,
+        snapshot_max_threads=_parse_int("snapshot.max.threads", get("snapshot.max.threads"), minimum=1),
+        snapshot_fetch_size=_parse_int("snapshot.fetch.size", get("snapshot.fetch.size"), minimum=1),
         heartbeat_interval_ms=_parse_int("heartbeat.interval.ms", get("heartbeat.interval.ms"), minimum=0),
         heartbeat_topic_prefix=get("topic.heartbeat.prefix"),
         topic_partitions=_parse_int(

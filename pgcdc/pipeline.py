@@ -5,7 +5,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import psycopg
 
@@ -25,7 +27,10 @@ from pgcdc.replication import catalog
 from pgcdc.replication.publication import ensure_publication
 from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
 from pgcdc.replication.stream import ReplicationStream
+from pgcdc.replication.catalog import TableInfo
 from pgcdc.serialize.records import RecordSerializer
+from pgcdc.snapshot.export import SnapshotSlot
+from pgcdc.snapshot.initial import SnapshotReader
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +50,9 @@ class ConnectorStatus:
     """Records written per op (c, u, d, t, m; ``tombstone`` for tombstones) since start."""
     last_event_commit_ms: int | None = None
     """Commit time of the newest event written: how far behind the source this connector is."""
+    snapshot: dict[str, Any] = field(default_factory=dict)
+    """Progress of the running (or last) snapshot: tables_total, tables_remaining, rows_expected,
+    rows_scanned, rows_per_second; empty when none ran."""
     confirmed_lsn: str | None = None
     error: str | None = None
 
@@ -84,8 +92,10 @@ class Connector:
                     raise
                 delay = min(delay * 2, 30.0)
 
-    def _prepare_source(self, conn: psycopg.Connection[tuple[object, ...]]) -> Lsn:
-        """Check the server, tables and columns; align the publication; make sure the slot exists and is free."""
+    def _prepare_source(self, conn: psycopg.Connection[tuple[object, ...]]) -> tuple[list[TableInfo], bool]:
+        """Check the server, tables and columns; align the publication; make sure the slot is free.
+
+        Returns the captured tables and whether a snapshot must run before streaming."""
         config = self._config
         version = catalog.check_server(conn, user=config.database.user)
         found = catalog.find_captured_tables(conn, config)
@@ -95,14 +105,54 @@ class Connector:
         catalog.check_column_patterns(config, tables)
         state = slot_state(conn, config.slot_name, config.database.dbname)
         refuse_if_active(state, config.slot_name)
+        # The publication exists before any slot: pgoutput looks it up as of each change's position.
         ensure_publication(conn, config, tables, server_version=version)
         self.status.tables = [str(t.table) for t in tables]
+        mode = config.snapshot_mode
+        if mode == "always" or (mode in ("initial", "initial_only", "when_needed") and state is None):
+            return tables, True
         if state is None:
-            # The publication exists before the slot: pgoutput looks it up as of each change's position.
-            return create_slot(conn, config.slot_name)
-        return state.confirmed_flush_lsn or Lsn(0)
+            create_slot(conn, config.slot_name)
+        return tables, False
 
-    def _describer(self, conn: psycopg.Connection[tuple[object, ...]]) -> callable:  # type: ignore[valid-type]
+    def _snapshot(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        tables: list[TableInfo],
+        sink: KafkaSink,
+        tracker: AckTracker,
+    ) -> bool:
+        """Copy the tables into Kafka, then create the slot at the snapshot's position; False if stopped first."""
+        config = self._config
+        slot = SnapshotSlot(conninfo=config.database.conninfo(), slot=config.slot_name)
+        exported = slot.open()
+        try:
+            reader = SnapshotReader(
+                config=config,
+                sink=sink,
+                tracker=tracker,
+                progress=self.status.snapshot,
+                stop=self._stop,
+                warn=self._warn_once,
+            )
+            if not reader.run(exported, tables):
+                return False
+            while sink.flush(1.0):
+                if self._stop.is_set():
+                    return False
+            if not tracker.safe_lsn() or not tracker.idle:
+                raise SinkError("the snapshot's records were not all acknowledged by Kafka; it will run again")
+            if config.snapshot_mode == "initial_only":
+                log.info("snapshot complete; snapshot.mode=initial_only, so no streaming")
+                return False
+            slot.promote(conn)
+            return True
+        finally:
+            slot.close()
+
+    def _describer(
+        self, conn: psycopg.Connection[tuple[object, ...]]
+    ) -> Callable[[RelationMessage], CapturedTable | None]:
         config = self._config
 
         def describe(message: RelationMessage) -> CapturedTable | None:
@@ -133,10 +183,17 @@ class Connector:
                 f"{str(err).strip().splitlines()[-1] if str(err).strip() else err}"
             ) from err
         with conn:
-            start = self._prepare_source(conn)
-            self._stream(conn, topics, start)
+            tables, needs_snapshot = self._prepare_source(conn)
+            self._stream(conn, topics, tables, needs_snapshot=needs_snapshot)
 
-    def _stream(self, conn: psycopg.Connection[tuple[object, ...]], topics: TopicAdmin, start: Lsn) -> None:
+    def _stream(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        topics: TopicAdmin,
+        tables: list[TableInfo],
+        *,
+        needs_snapshot: bool,
+    ) -> None:
         config = self._config
         tracker = AckTracker()
         stream = ReplicationStream(
@@ -149,7 +206,9 @@ class Connector:
 
         def keep_alive() -> None:
             # While Kafka is slow the reader is paused; PostgreSQL must still hear from us, or it drops us.
-            stream.confirm(tracker.safe_lsn())
+            # (During a snapshot nothing streams yet, and the snapshot's slot session has no timeout.)
+            if stream.is_open:
+                stream.confirm(tracker.safe_lsn())
 
         sink = KafkaSink(
             kafka=self._kafka,
@@ -162,13 +221,15 @@ class Connector:
         )
         builder = EventBuilder(config=config, describe=self._describer(conn), tracker=tracker, sink=sink)
         heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None
+        if needs_snapshot and not self._snapshot(conn, tables, sink, tracker):
+            self.status.state = "stopped"
+            return
         stream.open()
         self.status.state = "available"
         log.info(
-            "streaming %s from slot %s (from %s) to Kafka at %s",
+            "streaming %s from slot %s to Kafka at %s",
             ", ".join(self.status.tables),
             config.slot_name,
-            format_lsn(start),
             self._kafka.describe(),
         )
         heartbeat_s = config.heartbeat_interval_ms / 1000

@@ -96,6 +96,13 @@ def find_captured_tables(
                 f"{config.database.dbname!r}: check the schema and table name (schema.table, case-sensitive)"
             )
     selected = [row for row in tables if config.captures_table(row[1].schema, row[1].table)]
+
+    def include_order(row: tuple[int, TableId, str]) -> int:
+        qualified = f"{row[1].schema}.{row[1].table}"
+        return next((i for i, p in enumerate(config.table_include) if p.fullmatch(qualified)), 0)
+
+    # Debezium snapshots tables in the order of table.include.list; sort() is stable, so by name within one entry.
+    selected.sort(key=include_order)
     if not selected:
         raise ConfigError(
             f"no table of database {config.database.dbname!r} is captured: check table.include.list / exclude.list"

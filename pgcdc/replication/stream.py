@@ -97,6 +97,10 @@ class ReplicationStream:
         return Lsn(self._cursor.wal_end)
 
     @property
+    def is_open(self) -> bool:
+        return self._cursor is not None
+
+    @property
     def confirmed(self) -> Lsn:
         return self._confirmed
 

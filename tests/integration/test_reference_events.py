@@ -29,6 +29,8 @@ INSERT INTO public.users (first_name, last_name, password, email, created_at) VA
     ('Ada','Lovelace','secret1','ada@example.com','2024-01-01 09:00:00+00'),
     ('Alan','Turing','secret2','alan@example.com','2024-01-02 09:30:00+00'),
     ('Grace','Hopper','secret3','grace@example.com','2024-01-03 10:15:30.123456+00');
+CREATE TABLE public.alltypes (id int PRIMARY KEY);
+INSERT INTO public.alltypes VALUES (1);
 """
 
 WORKLOAD = [
@@ -52,9 +54,9 @@ WORKLOAD = [
 ]
 
 
-def reference(destination_suffix: str) -> list[dict[str, Any]]:
+def reference(destination_suffix: str, phase: str = "workload") -> list[dict[str, Any]]:
     rows = [orjson.loads(line) for line in REFERENCE.read_bytes().splitlines() if line.strip()]
-    return [r for r in rows if r["phase"] == "workload" and r["destination"].endswith(destination_suffix)]
+    return [r for r in rows if r["phase"] == phase and r["destination"].endswith(destination_suffix)]
 
 
 def normalized(document: Any, prefix: str, dbname: str) -> Any:
@@ -112,7 +114,7 @@ def _scenario(dsn: str, dbname: str, kafka_bootstrap: str) -> None:
         dsn,
         prefix,
         **{
-            "table.include.list": "public.users",
+            "table.include.list": "public.users,public.alltypes",
             "column.exclude.list": "public.users.password",
             "heartbeat.interval.ms": "200",
             "skipped.operations": "none",
@@ -126,6 +128,7 @@ def _scenario(dsn: str, dbname: str, kafka_bootstrap: str) -> None:
             until=lambda got: any(r.value and b'"End"' in r.value for r in got),
             timeout=60,
         )
+        alltypes = read_topic(kafka_bootstrap, f"{prefix}.public.alltypes", until=lambda got: len(got) >= 1)
         messages = read_topic(
             kafka_bootstrap, f"{prefix}.message", until=lambda got: len(got) >= 2, timeout=30
         )
@@ -133,12 +136,13 @@ def _scenario(dsn: str, dbname: str, kafka_bootstrap: str) -> None:
             kafka_bootstrap, f"__debezium-heartbeat.{prefix}", until=lambda got: len(got) >= 1, timeout=30
         )
 
-    expected_users = reference(".public.users")
+    expected_users = reference(".public.users", "pre_workload") + reference(".public.users")
     assert len(users) == len(expected_users)
     for ours, theirs in zip(users, expected_users, strict=True):
         assert normalized(ours.key_json, prefix, dbname) == theirs["key"]
         assert normalized(ours.value_json, prefix, dbname) == blank_run_specific(theirs["value"])
-    assert_positions_are_consistent(users)
+    assert [r.value_json["payload"]["source"]["snapshot"] for r in alltypes] == ["last"]
+    assert_positions_are_consistent(users[3:])
     assert_positions_are_consistent(messages)
 
     expected_messages = reference(".message")
@@ -159,9 +163,10 @@ def _scenario(dsn: str, dbname: str, kafka_bootstrap: str) -> None:
     # The excluded column's values appear in no byte of any topic this connector wrote.
     assert {t for t in topic_names(kafka_bootstrap) if prefix in t} == {
         f"{prefix}.public.users",
+        f"{prefix}.public.alltypes",
         f"{prefix}.message",
     }
-    for record in users + messages + heartbeats:
+    for record in users + alltypes + messages + heartbeats:
         assert b"secret" not in (record.key or b"") + (record.value or b"")
         assert b"password" not in (record.value or b"")
 
