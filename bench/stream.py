@@ -118,9 +118,9 @@ def run(dsn: str, bootstrap: str, *, rows: int, tx_rows: int, workdir: Path) -> 
     try:
         with psycopg.connect(dsn, autocommit=True) as conn:
             deadline = time.monotonic() + 60
-            while not conn.execute(
+            while conn.execute(
                 "SELECT active FROM pg_replication_slots WHERE slot_name = %s", (f"slot_{prefix}",)
-            ).fetchone() == (True,):
+            ).fetchone() != (True,):
                 if time.monotonic() > deadline or process.poll() is not None:
                     raise SystemExit(f"pgcdc did not start streaming: {log_file.read_text()[-2000:]}")
                 time.sleep(0.05)

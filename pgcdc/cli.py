@@ -101,15 +101,24 @@ def run(
 
 @app.command()
 def demo(
-    once: Annotated[bool, typer.Option(help="Exit after the sample changes' events are printed.")] = False,
+    once: Annotated[
+        bool, typer.Option(help="Stop again as soon as everything has started (a smoke test).")
+    ] = False,
+    name: Annotated[
+        str, typer.Option(help="Connector name: topics are <name>.public.users.")
+    ] = "users_connector",
+    users_port: Annotated[int, typer.Option(help="Port of the users app; 0 for any free one.")] = 8000,
+    messages_port: Annotated[int, typer.Option(help="Port of the message list; 0 for any free one.")] = 8001,
+    api_port: Annotated[int, typer.Option(help="Port of the worker's REST API; 0 for any free one.")] = 8083,
     log_level: Annotated[str, typer.Option(help="debug, info, warning or error.")] = "warning",
 ) -> None:
-    """Run the users scenario: PostgreSQL and a broker (embedded unless DATABASE_URL / KAFKA_URL are set), a
-    connector on public.users without its password column, sample changes, and the events as they arrive.
+    """Run the whole story: PostgreSQL and a broker (embedded unless DATABASE_URL / KAFKA_URL are set), a
+    worker, the users table, the users connector without the password column, the users app and the
+    message list. Prints their URLs; Ctrl-C stops everything.
 
     Example: pgcdc demo
     """
-    from pgcdc.sandbox import run_demo
+    from pgcdc.sandbox import DemoOptions, run_demo
 
     _setup_logging(log_level)
     stop = threading.Event()
@@ -119,10 +128,14 @@ def demo(
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
+    options = DemoOptions(
+        name=name, users_port=users_port, messages_port=messages_port, api_port=api_port, once=once
+    )
     try:
-        run_demo(once=once, echo=typer.echo, stop=stop)
+        run_demo(options=options, echo=typer.echo, stop=stop)
     except PgcdcError as err:
         raise fail(str(err)) from None
+    typer.echo("Stopped.")
 
 
 @app.command()

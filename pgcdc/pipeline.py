@@ -19,15 +19,15 @@ from pgcdc.decode.relation import TableId
 from pgcdc.errors import PgcdcError, SinkError, SourceError
 from pgcdc.events.builder import EventBuilder
 from pgcdc.events.table import CapturedTable, build_table
-from pgcdc.lsn import Lsn, format_lsn
+from pgcdc.lsn import format_lsn
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.producer import KafkaSink
 from pgcdc.produce.topics import TopicAdmin
 from pgcdc.replication import catalog
+from pgcdc.replication.catalog import TableInfo
 from pgcdc.replication.publication import ensure_publication
 from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
 from pgcdc.replication.stream import ReplicationStream
-from pgcdc.replication.catalog import TableInfo
 from pgcdc.serialize.records import RecordSerializer
 from pgcdc.snapshot.export import SnapshotSlot
 from pgcdc.snapshot.initial import SnapshotReader
@@ -141,7 +141,9 @@ class Connector:
                 if self._stop.is_set():
                     return False
             if not tracker.safe_lsn() or not tracker.idle:
-                raise SinkError("the snapshot's records were not all acknowledged by Kafka; it will run again")
+                raise SinkError(
+                    "the snapshot's records were not all acknowledged by Kafka; it will run again"
+                )
             if config.snapshot_mode == "initial_only":
                 log.info("snapshot complete; snapshot.mode=initial_only, so no streaming")
                 return False

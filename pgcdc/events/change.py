@@ -41,4 +41,4 @@ class ChangeEvent:
     tombstone: bool = False
     message_prefix: str | None = None
     message_content: bytes | None = None
-    headers: list[tuple[str, bytes]] | None = None
+    headers: list[tuple[str, str | bytes | None]] | None = None

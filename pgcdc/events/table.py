@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -64,7 +64,7 @@ class CapturedTable:
     def table(self) -> TableId:
         return self.relation.table
 
-    def row(self, values: list[RawValue], previous: list[RawValue] | None = None) -> Row:
+    def row(self, values: Sequence[RawValue], previous: Sequence[RawValue] | None = None) -> Row:
         """Tuple -> event row. An unchanged TOAST value comes from ``previous`` when that carries it."""
         row: Row = {}
         for field in self.fields:

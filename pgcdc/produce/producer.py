@@ -99,7 +99,7 @@ class KafkaSink:
         value: bytes | None,
         callback: Callable[[object, object], None] | None,
         *,
-        headers: list[tuple[str, bytes]] | None = None,
+        headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
         while True:
             try:

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import logging
+from typing import cast
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import AdminClient
+from confluent_kafka.cimpl import NewTopic
 
 from pgcdc.errors import SinkError
 from pgcdc.produce.client import KafkaSettings
@@ -17,7 +19,7 @@ class TopicAdmin:
     """Knows which topics exist; creates the others on first use."""
 
     def __init__(self, *, kafka: KafkaSettings, partitions: int, replication_factor: int) -> None:
-        self._admin = AdminClient(kafka.config())
+        self._admin = AdminClient(cast("dict[str, str | int | float | bool]", kafka.config()))
         self._partitions = partitions
         self._replication_factor = replication_factor
         self._known: set[str] = set()

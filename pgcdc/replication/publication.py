@@ -74,9 +74,7 @@ def ensure_publication(
             server_version // 10000,
         )
     if mode == "all_tables":
-        statement: sql.Composable = sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(
-            sql.Identifier(name)
-        )
+        statement: sql.Composed = sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name))
         if existing is not None:
             return
     else:

@@ -43,7 +43,7 @@ class ReplicationStream:
         self._confirmed: Lsn = Lsn(0)
         self._last_feedback = 0.0
 
-    def open(self, start_lsn: Lsn = Lsn(0)) -> None:
+    def open(self, start_lsn: int = 0) -> None:
         """Start streaming; 0 resumes from the slot's confirmed position."""
         try:
             self._conn = psycopg2.connect(
@@ -59,7 +59,7 @@ class ReplicationStream:
                 decode=False,
                 start_lsn=start_lsn,
                 # psycopg2's own keepalive replies; pgcdc confirms positions itself, as often as configured.
-                status_interval=max(1.0, self._status_interval_s),
+                status_interval=max(1, round(self._status_interval_s)),
                 options={"proto_version": "1", "publication_names": quoted, "messages": "true"},
             )
         except psycopg2.errors.ObjectInUse as err:
@@ -112,7 +112,7 @@ class ReplicationStream:
         now = time.monotonic()
         if force or now - self._last_feedback >= self._status_interval_s:
             try:
-                self._cursor.send_feedback(
+                self._cursor.send_feedback(  # type: ignore[no-untyped-call]
                     write_lsn=self._confirmed,
                     flush_lsn=self._confirmed,
                     apply_lsn=self._confirmed,

@@ -29,10 +29,12 @@ def copy_rows(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(table.schema, table.table)
     )
     with conn.cursor() as cursor, cursor.copy(statement) as copy:
-        yield from copy.rows()  # type: ignore[misc]
+        yield from copy.rows()
 
 
 def estimated_rows(conn: psycopg.Connection[tuple[object, ...]], oid: int) -> int:
     """The planner's row estimate: enough for progress, without a count(*) over the whole table."""
-    row = conn.execute("SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s", (oid,)).fetchone()
+    row = conn.execute(
+        "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s", (oid,)
+    ).fetchone()
     return int(row[0]) if row else 0  # type: ignore[call-overload]

@@ -54,7 +54,9 @@ class SnapshotSlot:
                 options=TEXT_OUTPUT_OPTIONS,
             )
             cursor = self._conn.cursor()
-            cursor.execute(f"CREATE_REPLICATION_SLOT {self._temporary} TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT")
+            cursor.execute(
+                f"CREATE_REPLICATION_SLOT {self._temporary} TEMPORARY LOGICAL pgoutput EXPORT_SNAPSHOT"
+            )
             row = cursor.fetchone()
         except psycopg2.errors.DuplicateObject as err:
             self.close()
@@ -78,9 +80,13 @@ class SnapshotSlot:
                     " WHERE slot_name = %s AND active_pid IS NULL",
                     (self._slot,),
                 )
-                conn.execute("SELECT pg_copy_logical_replication_slot(%s, %s, false)", (self._temporary, self._slot))
+                conn.execute(
+                    "SELECT pg_copy_logical_replication_slot(%s, %s, false)", (self._temporary, self._slot)
+                )
         except psycopg.errors.DuplicateObject as err:
-            raise SlotInUseError(f"slot {self._slot!r} was created by another process during the snapshot") from err
+            raise SlotInUseError(
+                f"slot {self._slot!r} was created by another process during the snapshot"
+            ) from err
         except psycopg.errors.UndefinedFunction as err:
             raise SourceSetupError(
                 "snapshots need pg_copy_logical_replication_slot (PostgreSQL 12+): set snapshot.mode=no_data"

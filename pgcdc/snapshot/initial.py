@@ -66,7 +66,9 @@ class SnapshotReader:
             tx_id = int(row[0]) if row else None  # type: ignore[call-overload]
             started_us = time.time_ns() // 1000
             positions = {
-                flag: SourcePosition(tx_id=tx_id, commit_time_us=started_us, last_commit_lsn=None, snapshot=flag)
+                flag: SourcePosition(
+                    tx_id=tx_id, commit_time_us=started_us, last_commit_lsn=None, snapshot=flag
+                )
                 for flag in SNAPSHOT_FLAGS
             }
             ack = self._tracker.begin()
@@ -83,19 +85,29 @@ class SnapshotReader:
             for info in tables:
                 relation = snapshot_relation(info, self._config)
                 captured = build_table(
-                    relation, {c.name: c for c in info.columns}, info.primary_key, self._config, warn=self._warn
+                    relation,
+                    {c.name: c for c in info.columns},
+                    info.primary_key,
+                    self._config,
+                    warn=self._warn,
                 )
                 names = [c.name for c in relation.columns]
                 first = True
                 scanned_here = 0
                 for raw in copy_rows(conn, info.table, names):
                     self._hand_over(positions, snapshot, ack)
-                    self._pending = (captured, captured.row(raw), "first_in_data_collection" if first else "true")
+                    self._pending = (
+                        captured,
+                        captured.row(raw),
+                        "first_in_data_collection" if first else "true",
+                    )
                     first = False
                     scanned_here += 1
                     if scanned_here % PROGRESS_EVERY_ROWS == 0:
                         progress["rows_scanned"] += PROGRESS_EVERY_ROWS
-                        progress["rows_per_second"] = round(progress["rows_scanned"] / (time.monotonic() - clock), 1)
+                        progress["rows_per_second"] = round(
+                            progress["rows_scanned"] / (time.monotonic() - clock), 1
+                        )
                         if self._stop.is_set():
                             return False
                 progress["rows_scanned"] += scanned_here % PROGRESS_EVERY_ROWS
@@ -112,7 +124,11 @@ class SnapshotReader:
             conn.close()
 
     def _hand_over(
-        self, positions: dict[str, SourcePosition], snapshot: ExportedSnapshot, ack: TransactionAck, *,
+        self,
+        positions: dict[str, SourcePosition],
+        snapshot: ExportedSnapshot,
+        ack: TransactionAck,
+        *,
         final: bool = False,
     ) -> None:
         """Emit the row held back one step, now that it is known whether another row follows it."""

@@ -15,7 +15,10 @@ from tests.kafka_read import Record, read_topic
 
 def slot_exists(dsn: str, slot: str) -> bool:
     with psycopg.connect(dsn, autocommit=True) as conn:
-        return conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone() is not None
+        return (
+            conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+            is not None
+        )
 
 
 def ops_by_id(records: list[Record]) -> dict[int, list[str]]:
@@ -28,9 +31,13 @@ def ops_by_id(records: list[Record]) -> dict[int, list[str]]:
     return seen
 
 
-def test_snapshot_then_stream_without_gap_or_overlap_under_concurrent_writes(database: str, kafka_bootstrap: str) -> None:
+def test_snapshot_then_stream_without_gap_or_overlap_under_concurrent_writes(
+    database: str, kafka_bootstrap: str
+) -> None:
     with psycopg.connect(database, autocommit=True) as conn:
-        conn.execute("CREATE TABLE public.a (id int PRIMARY KEY, v text); CREATE TABLE public.b (id int PRIMARY KEY)")
+        conn.execute(
+            "CREATE TABLE public.a (id int PRIMARY KEY, v text); CREATE TABLE public.b (id int PRIMARY KEY)"
+        )
         conn.execute("INSERT INTO public.a SELECT g, 'old' FROM generate_series(1, 20000) g")
         conn.execute("INSERT INTO public.b SELECT generate_series(1, 3)")
     prefix = unique_prefix()
@@ -54,7 +61,11 @@ def test_snapshot_then_stream_without_gap_or_overlap_under_concurrent_writes(dat
             stop_writing.set()
             thread.join(30)
             records = read_topic(
-                kafka_bootstrap, f"{prefix}.public.a", until=lambda got: len(got) >= 20000 + len(written) and len(ops_by_id(got)) >= 20000 + len(written),
+                kafka_bootstrap,
+                f"{prefix}.public.a",
+                until=lambda got: (
+                    len(got) >= 20000 + len(written) and len(ops_by_id(got)) >= 20000 + len(written)
+                ),
                 timeout=120,
             )
             b_records = read_topic(kafka_bootstrap, f"{prefix}.public.b", until=lambda got: len(got) >= 3)
@@ -67,10 +78,15 @@ def test_snapshot_then_stream_without_gap_or_overlap_under_concurrent_writes(dat
     assert set(seen) == set(range(1, 20001)) | set(written)
     assert all(len(ops) == 1 for ops in seen.values()), "a row appeared twice: snapshot and stream overlap"
     assert all(seen[i] == ["r"] for i in range(1, 20001))
-    flags = [r.value_json["payload"]["source"]["snapshot"] for r in records if r.value_json["payload"]["op"] == "r"]
+    flags = [
+        r.value_json["payload"]["source"]["snapshot"] for r in records if r.value_json["payload"]["op"] == "r"
+    ]
     assert flags[0] == "first" and flags[-1] == "last_in_data_collection" and set(flags[1:-1]) <= {"true"}
     assert [r.value_json["payload"]["source"]["snapshot"] for r in b_records] == [
-        "first_in_data_collection", "true", "last"]
+        "first_in_data_collection",
+        "true",
+        "last",
+    ]
 
 
 def test_interrupted_snapshot_leaves_no_slot_and_runs_again(database: str, kafka_bootstrap: str) -> None:
@@ -79,33 +95,47 @@ def test_interrupted_snapshot_leaves_no_slot_and_runs_again(database: str, kafka
         conn.execute("INSERT INTO public.big SELECT g, repeat('p', 100) FROM generate_series(1, 60000) g")
     prefix = unique_prefix()
     settings = connector_settings(database, prefix, **{"table.include.list": "public.big"})
-    connector = Connector(config=parse_config(settings, env={}), kafka=kafka_settings(kafka_bootstrap, env={}))
+    connector = Connector(
+        config=parse_config(settings, env={}), kafka=kafka_settings(kafka_bootstrap, env={})
+    )
     thread = threading.Thread(target=connector.run, daemon=True)
     thread.start()
-    wait_until(lambda: connector.status.snapshot.get("rows_scanned", 0) > 0, timeout=60, what="the snapshot to run")
+    wait_until(
+        lambda: connector.status.snapshot.get("rows_scanned", 0) > 0, timeout=60, what="the snapshot to run"
+    )
     connector.stop()
     thread.join(60)
     assert connector.status.snapshot["rows_scanned"] < 60000
     assert not slot_exists(database, settings["slot.name"]), "an unfinished snapshot must not leave the slot"
     with running_connector(settings, kafka_bootstrap):
-        records = read_topic(kafka_bootstrap, f"{prefix}.public.big",
-                             until=lambda got: len(got) >= 60000 and len(ops_by_id(got)) >= 60000, timeout=180)
+        records = read_topic(
+            kafka_bootstrap,
+            f"{prefix}.public.big",
+            until=lambda got: len(got) >= 60000 and len(ops_by_id(got)) >= 60000,
+            timeout=180,
+        )
     assert set(ops_by_id(records)) == set(range(1, 60001))
     assert slot_exists(database, settings["slot.name"])
 
 
-def test_initial_only_copies_then_stops_and_no_data_skips_the_copy(database: str, kafka_bootstrap: str) -> None:
+def test_initial_only_copies_then_stops_and_no_data_skips_the_copy(
+    database: str, kafka_bootstrap: str
+) -> None:
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.t (id int PRIMARY KEY)")
         conn.execute("INSERT INTO public.t SELECT generate_series(1, 5)")
     only = unique_prefix()
-    settings = connector_settings(database, only, **{"table.include.list": "public.t", "snapshot.mode": "initial_only"})
+    settings = connector_settings(
+        database, only, **{"table.include.list": "public.t", "snapshot.mode": "initial_only"}
+    )
     Connector(config=parse_config(settings, env={}), kafka=kafka_settings(kafka_bootstrap, env={})).run()
     assert len(read_topic(kafka_bootstrap, f"{only}.public.t", until=lambda got: len(got) >= 5)) == 5
     assert not slot_exists(database, settings["slot.name"])
 
     none = unique_prefix()
-    settings = connector_settings(database, none, **{"table.include.list": "public.t", "snapshot.mode": "no_data"})
+    settings = connector_settings(
+        database, none, **{"table.include.list": "public.t", "snapshot.mode": "no_data"}
+    )
     with running_connector(settings, kafka_bootstrap), psycopg.connect(database, autocommit=True) as conn:
         conn.execute("INSERT INTO public.t VALUES (6)")
         records = read_topic(kafka_bootstrap, f"{none}.public.t", until=lambda got: len(got) >= 1)
