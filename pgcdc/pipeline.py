@@ -25,7 +25,7 @@ from pgcdc.produce.producer import KafkaSink
 from pgcdc.produce.topics import TopicAdmin
 from pgcdc.replication import catalog
 from pgcdc.replication.catalog import TableInfo
-from pgcdc.replication.publication import ensure_publication
+from pgcdc.replication.publication import ensure_publication, promote_tables, publication_names
 from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
 from pgcdc.replication.stream import ReplicationStream
 from pgcdc.serialize.records import RecordSerializer
@@ -38,6 +38,18 @@ log = logging.getLogger(__name__)
 IDLE_WAKE_S = 0.05
 # Confirm after this many frames even while busy, so a long burst still releases WAL as Kafka acknowledges.
 CONFIRM_EVERY_FRAMES = 2048
+
+
+@dataclass(frozen=True, slots=True)
+class SourcePlan:
+    """What start-up found: the captured tables and which of them to snapshot before streaming."""
+
+    tables: list[TableInfo]
+    full_snapshot: bool
+    """Copy every table, then create the slot at the copy's position."""
+    added_tables: list[TableInfo]
+    """Tables added to a connector that already streams: copied while the slot keeps its position."""
+    server_version: int
 
 
 @dataclass(slots=True)
@@ -92,10 +104,8 @@ class Connector:
                     raise
                 delay = min(delay * 2, 30.0)
 
-    def _prepare_source(self, conn: psycopg.Connection[tuple[object, ...]]) -> tuple[list[TableInfo], bool]:
-        """Check the server, tables and columns; align the publication; make sure the slot is free.
-
-        Returns the captured tables and whether a snapshot must run before streaming."""
+    def _prepare_source(self, conn: psycopg.Connection[tuple[object, ...]]) -> SourcePlan:
+        """Check the server, tables and columns; align the publications; make sure the slot is free."""
         config = self._config
         version = catalog.check_server(conn, user=config.database.user)
         found = catalog.find_captured_tables(conn, config)
@@ -105,15 +115,62 @@ class Connector:
         catalog.check_column_patterns(config, tables)
         state = slot_state(conn, config.slot_name, config.database.dbname)
         refuse_if_active(state, config.slot_name)
-        # The publication exists before any slot: pgoutput looks it up as of each change's position.
-        ensure_publication(conn, config, tables, server_version=version)
         self.status.tables = [str(t.table) for t in tables]
         mode = config.snapshot_mode
-        if mode == "always" or (mode in ("initial", "initial_only", "when_needed") and state is None):
-            return tables, True
-        if state is None:
+        full = mode == "always" or (mode in ("initial", "initial_only", "when_needed") and state is None)
+        # The publications exist before any slot: pgoutput looks them up as of each change's position.
+        added = ensure_publication(
+            conn, config, tables, server_version=version, slot_exists=state is not None and not full
+        )
+        if state is None and not full:
             create_slot(conn, config.slot_name)
-        return tables, False
+        if mode == "no_data":
+            # Tables added later are streamed from now on, without their existing rows, as asked.
+            promote_tables(conn, config, added, server_version=version)
+            added = []
+        return SourcePlan(tables=tables, full_snapshot=full, added_tables=added, server_version=version)
+
+    def _snapshot_added(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        plan: SourcePlan,
+        sink: KafkaSink,
+        tracker: AckTracker,
+        builder: EventBuilder,
+    ) -> bool:
+        """Snapshot tables added to a streaming connector, then move them to the main publication.
+
+        They are already published (by the snapshot publication), so no change is missed; the stream's events
+        of theirs that committed before the snapshot are dropped, so none is written twice."""
+        config = self._config
+        slot = SnapshotSlot(conninfo=config.database.conninfo(), slot=config.slot_name)
+        exported = slot.open()
+        try:
+            reader = SnapshotReader(
+                config=config,
+                sink=sink,
+                tracker=tracker,
+                progress=self.status.snapshot,
+                stop=self._stop,
+                warn=self._warn_once,
+            )
+            if not reader.run(exported, plan.added_tables) or not self._flush(sink, tracker):
+                return False
+            builder.snapshotted({t.oid: exported.consistent_lsn for t in plan.added_tables})
+            promote_tables(conn, config, plan.added_tables, server_version=plan.server_version)
+            return True
+        finally:
+            slot.close()
+
+    def _flush(self, sink: KafkaSink, tracker: AckTracker) -> bool:
+        """Wait until Kafka acknowledged everything produced; False if stopped first."""
+        while sink.flush(1.0):
+            if self._stop.is_set():
+                return False
+        tracker.safe_lsn()  # raises if a delivery failed
+        if not tracker.idle:
+            raise SinkError("the snapshot's records were not all acknowledged by Kafka; it will run again")
+        return True
 
     def _snapshot(
         self,
@@ -135,15 +192,8 @@ class Connector:
                 stop=self._stop,
                 warn=self._warn_once,
             )
-            if not reader.run(exported, tables):
+            if not reader.run(exported, tables) or not self._flush(sink, tracker):
                 return False
-            while sink.flush(1.0):
-                if self._stop.is_set():
-                    return False
-            if not tracker.safe_lsn() or not tracker.idle:
-                raise SinkError(
-                    "the snapshot's records were not all acknowledged by Kafka; it will run again"
-                )
             if config.snapshot_mode == "initial_only":
                 log.info("snapshot complete; snapshot.mode=initial_only, so no streaming")
                 return False
@@ -185,23 +235,20 @@ class Connector:
                 f"{str(err).strip().splitlines()[-1] if str(err).strip() else err}"
             ) from err
         with conn:
-            tables, needs_snapshot = self._prepare_source(conn)
-            self._stream(conn, topics, tables, needs_snapshot=needs_snapshot)
+            self._stream(conn, topics, self._prepare_source(conn))
 
     def _stream(
         self,
         conn: psycopg.Connection[tuple[object, ...]],
         topics: TopicAdmin,
-        tables: list[TableInfo],
-        *,
-        needs_snapshot: bool,
+        plan: SourcePlan,
     ) -> None:
         config = self._config
         tracker = AckTracker()
         stream = ReplicationStream(
             conninfo=config.database.conninfo(),
             slot=config.slot_name,
-            publication=config.publication_name,
+            publications=publication_names(config),
             status_interval_s=config.status_update_interval_ms / 1000,
         )
         serializer = RecordSerializer(server_name=config.topic_prefix, dbname=config.database.dbname)
@@ -223,7 +270,10 @@ class Connector:
         )
         builder = EventBuilder(config=config, describe=self._describer(conn), tracker=tracker, sink=sink)
         heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None
-        if needs_snapshot and not self._snapshot(conn, tables, sink, tracker):
+        if plan.full_snapshot and not self._snapshot(conn, plan.tables, sink, tracker):
+            self.status.state = "stopped"
+            return
+        if plan.added_tables and not self._snapshot_added(conn, plan, sink, tracker, builder):
             self.status.state = "stopped"
             return
         stream.open()

@@ -47,6 +47,8 @@ class EventBuilder:
         self._last_commit_lsn: Lsn | None = None
         self._skipped = config.skipped_operations
         self._tombstones = config.tombstones_on_delete
+        self._final_lsn = Lsn(0)
+        self._snapshotted_at: dict[int, Lsn] = {}
 
     def handle(self, message: Message, lsn: Lsn) -> None:
         """One decoded message at WAL position ``lsn`` (the frame's data start)."""
@@ -58,6 +60,7 @@ class EventBuilder:
             self._delete(message, lsn)
         elif isinstance(message, Begin):
             self._ack = self._tracker.begin()
+            self._final_lsn = message.final_lsn
             self._position = SourcePosition(
                 tx_id=message.xid,
                 commit_time_us=message.commit_time_us,
@@ -78,6 +81,19 @@ class EventBuilder:
     def table(self, oid: int) -> CapturedTable | None:
         return self._tables.get(oid)
 
+    def snapshotted(self, positions: dict[int, Lsn]) -> None:
+        """Tables (by oid) whose snapshot saw every transaction committed before the given position: their
+        stream events from such transactions are already in Kafka as snapshot rows, so they are dropped."""
+        self._snapshotted_at.update(positions)
+
+    def _captured(self, oid: int) -> CapturedTable | None:
+        table = self._tables.get(oid)
+        if table is not None and self._snapshotted_at:
+            covered = self._snapshotted_at.get(oid)
+            if covered is not None and self._final_lsn < covered:
+                return None
+        return table
+
     def _emit(
         self, op: str, table: CapturedTable, key: Row | None, before: Row | None, after: Row | None, lsn: Lsn
     ) -> None:
@@ -91,14 +107,14 @@ class EventBuilder:
             )
 
     def _insert(self, message: Insert, lsn: Lsn) -> None:
-        table = self._tables.get(message.relation_oid)
+        table = self._captured(message.relation_oid)
         if table is None or "c" in self._skipped:
             return
         after = table.row(message.new)
         self._emit("c", table, table.key(after), None, after, lsn)
 
     def _update(self, message: Update, lsn: Lsn) -> None:
-        table = self._tables.get(message.relation_oid)
+        table = self._captured(message.relation_oid)
         if table is None:
             return
         old = message.old
@@ -122,7 +138,7 @@ class EventBuilder:
             self._emit("u", table, key, before, after, lsn)
 
     def _delete(self, message: Delete, lsn: Lsn) -> None:
-        table = self._tables.get(message.relation_oid)
+        table = self._captured(message.relation_oid)
         if table is None or "d" in self._skipped:
             return
         before = table.row(message.old)
@@ -134,7 +150,7 @@ class EventBuilder:
         if "t" in self._skipped:
             return
         for oid in message.relation_oids:
-            table = self._tables.get(oid)
+            table = self._captured(oid)
             if table is not None:
                 self._emit("t", table, None, None, None, lsn)
 

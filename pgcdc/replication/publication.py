@@ -33,18 +33,75 @@ def _table_clause(info: TableInfo, config: ConnectorConfig, *, column_lists: boo
     return sql.SQL("{} ({})").format(name, sql.SQL(", ").join(sql.Identifier(c) for c in kept))
 
 
+def snapshot_publication_name(publication: str) -> str:
+    """The publication of tables added to a streaming connector whose snapshot has not completed yet."""
+    return f"{publication[:54]}_snapshot"
+
+
+def publication_names(config: ConnectorConfig) -> list[str]:
+    """What the stream reads: the connector's publication, and its snapshot publication when pgcdc manages it."""
+    if config.publication_autocreate_mode == "filtered":
+        return [config.publication_name, snapshot_publication_name(config.publication_name)]
+    return [config.publication_name]
+
+
+TableKey = tuple[str, str]
+
+
 def _published_tables(
-    conn: psycopg.Connection[tuple[object, ...]], publication: str
-) -> set[tuple[str, str]] | None:
+    conn: psycopg.Connection[tuple[object, ...]], publication: str, *, server_version: int
+) -> dict[TableKey, tuple[str, ...]] | None:
+    """Published tables with their published columns (all columns before PostgreSQL 15); None if no publication."""
     row = conn.execute(
         "SELECT puballtables FROM pg_publication WHERE pubname = %s", (publication,)
     ).fetchone()
     if row is None:
         return None
+    columns = "attnames" if server_version >= COLUMN_LISTS_SINCE else "NULL::name[]"
     rows = conn.execute(
-        "SELECT schemaname, tablename FROM pg_publication_tables WHERE pubname = %s", (publication,)
+        f"SELECT schemaname, tablename, {columns} FROM pg_publication_tables WHERE pubname = %s",
+        (publication,),
     ).fetchall()
-    return {(str(s), str(t)) for s, t in rows}
+    return {(str(s), str(t)): tuple(str(c) for c in (names or ())) for s, t, names in rows}  # type: ignore[attr-defined]
+
+
+def _key(info: TableInfo) -> TableKey:
+    return (info.table.schema, info.table.table)
+
+
+def _published_columns(info: TableInfo, config: ConnectorConfig, *, column_lists: bool) -> tuple[str, ...]:
+    if not column_lists:
+        return tuple(c.name for c in info.columns)
+    return tuple(
+        c.name for c in info.columns if config.captures_column(info.table.schema, info.table.table, c.name)
+    )
+
+
+def _set_tables(
+    name: str,
+    existing: dict[TableKey, tuple[str, ...]] | None,
+    tables: list[TableInfo],
+    config: ConnectorConfig,
+    *,
+    column_lists: bool,
+    server_version: int,
+) -> list[sql.Composed]:
+    """Statements that make publication ``name`` publish exactly ``tables`` (nothing when it already does)."""
+    ident = sql.Identifier(name)
+    clause = sql.SQL(", ").join(_table_clause(t, config, column_lists=column_lists) for t in tables)
+    if existing is None:
+        if tables:
+            return [sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(ident, clause)]
+        return [sql.SQL("CREATE PUBLICATION {}").format(ident)]
+    wanted = {_key(t): _published_columns(t, config, column_lists=column_lists) for t in tables}
+    # Before PostgreSQL 15 there are no column lists to compare, only tables.
+    if (set(existing) == set(wanted)) if server_version < COLUMN_LISTS_SINCE else (existing == wanted):
+        return []
+    if tables:
+        # SET TABLE replaces tables and column lists in one statement, so no change is published twice.
+        return [sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(ident, clause)]
+    dropped = sql.SQL(", ").join(sql.Identifier(s, t) for s, t in existing)
+    return [sql.SQL("ALTER PUBLICATION {} DROP TABLE {}").format(ident, dropped)]
 
 
 def ensure_publication(
@@ -53,19 +110,22 @@ def ensure_publication(
     tables: list[TableInfo],
     *,
     server_version: int,
-) -> None:
-    """Make the publication publish exactly what the connector captures; errors name the missing privilege."""
+    slot_exists: bool,
+) -> list[TableInfo]:
+    """Make the publications publish exactly what the connector captures; errors name the missing privilege.
+
+    Returns the captured tables that still need a snapshot because they were added to a connector that already
+    streams: they are published through the snapshot publication until ``promote_tables`` moves them."""
     name = config.publication_name
-    existing = _published_tables(conn, name)
     mode = config.publication_autocreate_mode
     if mode == "disabled":
-        if existing is None:
+        if _published_tables(conn, name, server_version=server_version) is None:
             raise SourceSetupError(
                 f"publication {name!r} does not exist and publication.autocreate.mode=disabled: "
                 f"create it (CREATE PUBLICATION {sql.Identifier(name).as_string(conn)} FOR TABLE ...) "
                 "or set publication.autocreate.mode=filtered"
             )
-        return
+        return []
     column_lists = uses_column_lists(config, server_version)
     if config.column_exclude_mode == "publication" and not column_lists:
         log.warning(
@@ -74,31 +134,77 @@ def ensure_publication(
             server_version // 10000,
         )
     if mode == "all_tables":
-        statement: sql.Composed = sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name))
-        if existing is not None:
-            return
+        if _published_tables(conn, name, server_version=server_version) is None:
+            _execute(
+                conn, name, [sql.SQL("CREATE PUBLICATION {} FOR ALL TABLES").format(sql.Identifier(name))]
+            )
+        return []
+    main = _published_tables(conn, name, server_version=server_version)
+    pending_name = snapshot_publication_name(name)
+    pending = _published_tables(conn, pending_name, server_version=server_version)
+    if slot_exists:
+        in_main = set(main or ())
+        streamed = [t for t in tables if _key(t) in in_main]
+        to_snapshot = [t for t in tables if _key(t) not in in_main]
     else:
-        clause = sql.SQL(", ").join(_table_clause(t, config, column_lists=column_lists) for t in tables)
-        wanted = {(t.table.schema, t.table.table) for t in tables}
-        if existing is None:
-            statement = sql.SQL("CREATE PUBLICATION {} FOR TABLE {}").format(sql.Identifier(name), clause)
-        elif existing != wanted or column_lists:
-            # SET TABLE replaces tables and column lists in one statement, so no change is published twice.
-            statement = sql.SQL("ALTER PUBLICATION {} SET TABLE {}").format(sql.Identifier(name), clause)
-        else:
-            return
+        # A new slot starts with a snapshot of every table, so all of them belong to the main publication.
+        streamed, to_snapshot = tables, []
+    statements = _set_tables(
+        name, main, streamed, config, column_lists=column_lists, server_version=server_version
+    )
+    statements += _set_tables(
+        pending_name, pending, to_snapshot, config, column_lists=column_lists, server_version=server_version
+    )
+    _execute(conn, name, statements)
+    return to_snapshot
+
+
+def promote_tables(
+    conn: psycopg.Connection[tuple[object, ...]],
+    config: ConnectorConfig,
+    tables: list[TableInfo],
+    *,
+    server_version: int,
+) -> None:
+    """Move snapshotted tables from the snapshot publication to the main one in one transaction: every change
+    stays published by exactly one of them."""
+    if not tables:
+        return
+    column_lists = uses_column_lists(config, server_version)
+    added = sql.SQL(", ").join(_table_clause(t, config, column_lists=column_lists) for t in tables)
+    dropped = sql.SQL(", ").join(sql.Identifier(t.table.schema, t.table.table) for t in tables)
+    _execute(
+        conn,
+        config.publication_name,
+        [
+            sql.SQL("ALTER PUBLICATION {} ADD TABLE {}").format(
+                sql.Identifier(config.publication_name), added
+            ),
+            sql.SQL("ALTER PUBLICATION {} DROP TABLE {}").format(
+                sql.Identifier(snapshot_publication_name(config.publication_name)), dropped
+            ),
+        ],
+    )
+
+
+def _execute(conn: psycopg.Connection[tuple[object, ...]], name: str, statements: list[sql.Composed]) -> None:
+    if not statements:
+        return
     try:
         with conn.transaction():
-            conn.execute(statement)
+            for statement in statements:
+                conn.execute(statement)
     except psycopg.errors.InsufficientPrivilege as err:
-        text = statement.as_string(conn)
+        text = "; ".join(s.as_string(conn) for s in statements)
         raise SourceSetupError(
             f"cannot create or alter publication {name!r}: {err.diag.message_primary}. The role needs CREATE on "
             f"the database and ownership of the captured tables; or have an administrator run: {text}; "
             "and set publication.autocreate.mode=disabled"
         ) from err
-    log.info("publication %s now publishes %d table(s)", name, len(tables))
+    log.info("publication %s updated: %s", name, "; ".join(s.as_string(conn) for s in statements))
 
 
 def drop_publication(conn: psycopg.Connection[tuple[object, ...]], name: str) -> None:
-    conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(name)))
+    """Drop a connector's publication and its snapshot publication."""
+    for publication in (name, snapshot_publication_name(name)):
+        conn.execute(sql.SQL("DROP PUBLICATION IF EXISTS {}").format(sql.Identifier(publication)))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import select
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg2
@@ -33,10 +34,12 @@ class Frame:
 class ReplicationStream:
     """Reads one slot with pgoutput; the caller confirms positions with ``confirm`` once they are safe."""
 
-    def __init__(self, *, conninfo: str, slot: str, publication: str, status_interval_s: float) -> None:
+    def __init__(
+        self, *, conninfo: str, slot: str, publications: Sequence[str], status_interval_s: float
+    ) -> None:
         self._conninfo = conninfo
         self._slot = slot
-        self._publication = publication
+        self._publications = tuple(publications)
         self._status_interval_s = status_interval_s
         self._conn: psycopg2.extensions.connection | None = None
         self._cursor: psycopg2.extras.ReplicationCursor | None = None
@@ -53,7 +56,7 @@ class ReplicationStream:
             )
             self._cursor = self._conn.cursor()
             # Quoted so that a publication name with capitals or commas is taken as one identifier.
-            quoted = '"' + self._publication.replace('"', '""') + '"'
+            quoted = ",".join('"' + name.replace('"', '""') + '"' for name in self._publications)
             self._cursor.start_replication(
                 slot_name=self._slot,
                 decode=False,

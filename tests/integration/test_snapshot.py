@@ -140,3 +140,56 @@ def test_initial_only_copies_then_stops_and_no_data_skips_the_copy(
         conn.execute("INSERT INTO public.t VALUES (6)")
         records = read_topic(kafka_bootstrap, f"{none}.public.t", until=lambda got: len(got) >= 1)
     assert ops_by_id(records) == {6: ["c"]}
+
+
+def published(dsn: str, publication: str) -> set[str]:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s", (publication,)
+        ).fetchall()
+    return {str(r[0]) for r in rows}
+
+
+def test_table_added_to_a_streaming_connector_is_snapshotted_without_gap_or_overlap(
+    database: str, kafka_bootstrap: str
+) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.a (id int PRIMARY KEY); CREATE TABLE public.b (id int PRIMARY KEY)")
+        conn.execute("INSERT INTO public.b SELECT generate_series(1, 5000)")
+    prefix = unique_prefix()
+    settings = connector_settings(database, prefix, **{"table.include.list": "public.a"})
+    with running_connector(settings, kafka_bootstrap), psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.a VALUES (1)")
+        read_topic(kafka_bootstrap, f"{prefix}.public.a", until=lambda got: len(got) >= 1)
+
+    stop_writing = threading.Event()
+    written: list[int] = []
+
+    def writer() -> None:
+        with psycopg.connect(database, autocommit=True) as conn:
+            next_id = 5001
+            while not stop_writing.is_set() and next_id < 20000:
+                conn.execute("INSERT INTO public.b VALUES (%s)", (next_id,))
+                written.append(next_id)
+                next_id += 1
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        added = {**settings, "table.include.list": "public.a,public.b"}
+        with running_connector(added, kafka_bootstrap):
+            stop_writing.set()
+            thread.join(30)
+            expected = 5000 + len(written)
+            records = read_topic(kafka_bootstrap, f"{prefix}.public.b",
+                                 until=lambda got: len(got) >= expected and len(ops_by_id(got)) >= expected,
+                                 timeout=120)
+    finally:
+        stop_writing.set()
+        thread.join(30)
+    seen = ops_by_id(records)
+    assert set(seen) == set(range(1, 5001)) | set(written)
+    assert all(len(ops) == 1 for ops in seen.values()), "a row of the added table was written twice"
+    assert all(seen[i] == ["r"] for i in range(1, 5001))
+    assert published(database, settings["publication.name"]) == {"public.a", "public.b"}
+    assert published(database, settings["publication.name"] + "_snapshot") == set()
