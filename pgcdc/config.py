@@ -94,6 +94,16 @@ SETTINGS: tuple[Setting, ...] = (
         "Key columns for tables without a usable primary key: <table regex>:<col>,<col>;<table regex>:<col>.",
     ),
     Setting(
+        "message.prefix.include.list",
+        None,
+        "Comma-separated regular expressions of pg_logical_emit_message prefixes to emit (all when unset).",
+    ),
+    Setting(
+        "message.prefix.exclude.list",
+        None,
+        "Comma-separated regular expressions of message prefixes to leave out.",
+    ),
+    Setting(
         "tombstones.on.delete", "true", "Write a null-valued record after each delete, for log compaction."
     ),
     Setting(
@@ -260,6 +270,8 @@ class ConnectorConfig:
     column_exclude: tuple[re.Pattern[str], ...]
     column_exclude_mode: str
     message_key_columns: tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]
+    message_prefix_include: tuple[re.Pattern[str], ...]
+    message_prefix_exclude: tuple[re.Pattern[str], ...]
     tombstones_on_delete: bool
     skipped_operations: frozenset[str]
     snapshot_mode: str
@@ -294,6 +306,11 @@ class ConnectorConfig:
         if self.column_include and not any(p.fullmatch(qualified) for p in self.column_include):
             return False
         return not any(p.fullmatch(qualified) for p in self.column_exclude)
+
+    def captures_message(self, prefix: str) -> bool:
+        if self.message_prefix_include and not any(p.fullmatch(prefix) for p in self.message_prefix_include):
+            return False
+        return not any(p.fullmatch(prefix) for p in self.message_prefix_exclude)
 
     def key_columns_for(self, schema: str, table: str) -> tuple[str, ...] | None:
         """The ``message.key.columns`` override for a table, or None to use its primary key."""
@@ -454,6 +471,12 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
             "column.exclude.mode", get("column.exclude.mode"), ("client", "publication")
         ),
         message_key_columns=_parse_key_columns(raw.get("message.key.columns")),
+        message_prefix_include=_compile_patterns(
+            "message.prefix.include.list", raw.get("message.prefix.include.list")
+        ),
+        message_prefix_exclude=_compile_patterns(
+            "message.prefix.exclude.list", raw.get("message.prefix.exclude.list")
+        ),
         tombstones_on_delete=_parse_bool("tombstones.on.delete", get("tombstones.on.delete")),
         skipped_operations=skipped,
         snapshot_mode="no_data" if snapshot_mode == "never" else snapshot_mode,

@@ -155,6 +155,8 @@ class EventBuilder:
                 self._emit("t", table, None, None, None, lsn)
 
     def _message(self, message: LogicalMessage, lsn: Lsn) -> None:
+        if not self._config.captures_message(message.prefix):
+            return
         ack = self._ack
         position = self._position
         standalone = not message.transactional or ack is None
