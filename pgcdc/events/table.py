@@ -59,6 +59,8 @@ class CapturedTable:
     topic: str
     fields: tuple[CapturedField, ...]
     key_fields: tuple[CapturedField, ...]
+    steps: tuple[tuple[str, int, Callable[[str], Any], Any], ...] = ()
+    """(name, position, convert, absent) of each field, for the per-row loop."""
 
     @property
     def table(self) -> TableId:
@@ -67,21 +69,23 @@ class CapturedTable:
     def row(self, values: Sequence[RawValue], previous: Sequence[RawValue] | None = None) -> Row:
         """Tuple -> event row. An unchanged TOAST value comes from ``previous`` when that carries it."""
         row: Row = {}
-        for field in self.fields:
-            raw = values[field.position]
+        # The per-row loop of every event: plain tuples, no attribute look-ups.
+        for name, position, convert, absent in self.steps:
+            raw = values[position]
             if raw is None:
-                row[field.name] = field.absent
+                row[name] = absent
             elif raw is UNCHANGED_TOAST:
-                earlier = previous[field.position] if previous is not None else None
-                if isinstance(earlier, str):
-                    row[field.name] = field.convert(earlier)
-                else:
-                    row[field.name] = field.unavailable
+                row[name] = self._unchanged(name, previous[position] if previous is not None else None)
             else:
-                value = field.convert(raw)  # type: ignore[arg-type]
+                value = convert(raw)  # type: ignore[arg-type]
                 # A converter answers None where Debezium writes no value (NaN in precise mode, say).
-                row[field.name] = field.absent if value is None else value
+                row[name] = absent if value is None else value
         return row
+
+    def _unchanged(self, name: str, earlier: RawValue) -> Any:
+        """An unchanged TOASTed value: the old row's when it carries one, else Debezium's placeholder."""
+        field = next(f for f in self.fields if f.name == name)
+        return field.convert(earlier) if isinstance(earlier, str) else field.unavailable
 
     def key(self, row: Row) -> Row | None:
         if not self.key_fields:
@@ -163,5 +167,9 @@ def build_table(
         replica_identity=message.replica_identity,
     )
     return CapturedTable(
-        relation=relation, topic=topic_name(config, table), fields=tuple(fields), key_fields=key_fields
+        relation=relation,
+        topic=topic_name(config, table),
+        fields=tuple(fields),
+        key_fields=key_fields,
+        steps=tuple((f.name, f.position, f.convert, f.absent) for f in fields),
     )

@@ -47,6 +47,7 @@ class RecordSerializer:
         self._server_name = server_name
         self._dbname = dbname
         self._tables: dict[int, _TablePrefixes] = {}
+        self._last_source: tuple[SourcePosition, str, str, dict[str, object]] | None = None
         self._message_key_prefix = _prefix(MESSAGE_KEY_SCHEMA)
         self._message_value_prefix = _prefix(MESSAGE_VALUE_SCHEMA)
         self._heartbeat_key = _prefix(HEARTBEAT_KEY_SCHEMA) + _dumps({"serverName": server_name}) + _SUFFIX
@@ -67,15 +68,24 @@ class RecordSerializer:
 
     def _source(self, position: SourcePosition, schema: str, table: str, lsn: int) -> dict[str, object]:
         last = position.last_commit_lsn
+        sequence = f'["{last}","{lsn}"]' if last is not None else f'[null,"{lsn}"]'
+        cached = self._last_source
+        if cached is not None and cached[0] is position and cached[1] == schema and cached[2] == table:
+            # Events of one transaction and table share all of the block but their position; it is
+            # serialized before the next event, so one dict can serve them all.
+            block = cached[3]
+            block["sequence"] = sequence
+            block["lsn"] = lsn
+            return block
         commit_us = position.commit_time_us
-        return {
+        block: dict[str, object] = {
             "version": __version__,
             "connector": "postgresql",
             "name": self._server_name,
             "ts_ms": commit_us // 1000,
             "snapshot": position.snapshot,
             "db": self._dbname,
-            "sequence": f'["{last}","{lsn}"]' if last is not None else f'[null,"{lsn}"]',
+            "sequence": sequence,
             "ts_us": commit_us,
             "ts_ns": commit_us * 1000,
             "schema": schema,
@@ -86,6 +96,8 @@ class RecordSerializer:
             "origin": None,
             "origin_lsn": None,
         }
+        self._last_source = (position, schema, table, block)
+        return block
 
     def key(self, event: ChangeEvent) -> bytes | None:
         if event.key is None:
