@@ -1,0 +1,173 @@
+"""The verifier: reads every captured topic back and holds it against the workload's ledger.
+
+Per key, the first delivery of each change must come in commit order (a re-delivery after a fault is a
+duplicate, not an order violation), every committed change must be there, and nothing of a rolled-back
+transaction may be.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+
+import orjson
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from tests.chaos.workload import DELETED, ROLLBACK_BUMP, TABLES, Ledger
+
+_QUIET_S = 3.0
+"""Once nothing is missing, keep reading until the topics stay quiet this long, to count late duplicates."""
+
+
+@dataclass
+class Verdict:
+    """What the topics hold compared with what committed."""
+
+    expected: int = 0
+    records: int = 0
+    tombstones: int = 0
+    missing: int = 0
+    rolled_back: int = 0
+    unexpected: int = 0
+    order_violations: int = 0
+    duplicates: int = 0
+    stale_final: int = 0
+    """Keys whose last record is not their last change: a compacted topic would keep the wrong value."""
+    examples: list[str] = field(default_factory=list)
+    duplicate_times_ms: list[int] = field(default_factory=list, repr=False)
+    """Producer timestamps of the duplicates, to tell which fault caused them."""
+
+    @property
+    def ok(self) -> bool:
+        return not (
+            self.missing or self.rolled_back or self.unexpected or self.order_violations or self.stale_final
+        )
+
+    def note(self, text: str) -> None:
+        if len(self.examples) < 20:
+            self.examples.append(text)
+
+
+@dataclass
+class _KeyState:
+    seen: set[int] = field(default_factory=set)
+    highest: int = 0
+    last: int = 0
+
+
+class _Checker:
+    def __init__(self, ledger: Ledger) -> None:
+        self._ledger = ledger
+        self._expected = {key: set(labels) for key, labels in ledger.changes.items()}
+        self.keys: dict[tuple[str, int], _KeyState] = {}
+        self.verdict = Verdict(expected=ledger.events)
+        self.found = 0
+
+    def feed(self, table: str, key_bytes: bytes | None, value_bytes: bytes | None, timestamp_ms: int) -> None:
+        verdict = self.verdict
+        verdict.records += 1
+        if value_bytes is None:
+            verdict.tombstones += 1
+            return
+        payload = orjson.loads(value_bytes)["payload"]
+        op = payload["op"]
+        row = payload["before"] if op == "d" else payload["after"]
+        key = int(orjson.loads(key_bytes or b"{}")["payload"]["id"]) if key_bytes else int(row["id"])
+        label = DELETED if op == "d" else int(row["version"])
+        if key < 0 or (op != "d" and label >= ROLLBACK_BUMP):
+            verdict.rolled_back += 1
+            verdict.note(f"rolled-back change delivered: {table} id={key} op={op} version={label}")
+            return
+        expected = self._expected.get((table, key))
+        if expected is None or label not in expected:
+            verdict.unexpected += 1
+            verdict.note(f"change that never committed: {table} id={key} op={op} label={label}")
+            return
+        state = self.keys.setdefault((table, key), _KeyState())
+        state.last = label
+        if label in state.seen:
+            verdict.duplicates += 1
+            verdict.duplicate_times_ms.append(timestamp_ms)
+            return
+        state.seen.add(label)
+        self.found += 1
+        if label < state.highest:
+            verdict.order_violations += 1
+            verdict.note(f"order: {table} id={key} got {label} after {state.highest}")
+        state.highest = max(state.highest, label)
+
+    @property
+    def complete(self) -> bool:
+        return self.found >= self.verdict.expected
+
+    def finish(self) -> Verdict:
+        verdict = self.verdict
+        verdict.missing = verdict.expected - self.found
+        for key, labels in self._ledger.changes.items():
+            state = self.keys.get(key)
+            if state is None or len(state.seen) < len(labels):
+                if len(verdict.examples) < 20:
+                    gone = sorted(set(labels) - (state.seen if state else set()))
+                    verdict.note(f"missing: {key[0]} id={key[1]} labels {gone[:5]}")
+                continue
+            if state.last != labels[-1]:
+                verdict.stale_final += 1
+                verdict.note(f"stale final: {key[0]} id={key[1]} ends at {state.last}, not {labels[-1]}")
+        return verdict
+
+
+def verify(bootstrap: str, prefix: str, ledger: Ledger, *, timeout: float) -> Verdict:
+    """Read ``<prefix>.chaos.<table>`` for every table until every committed change is there (or timeout)."""
+    checker = _Checker(ledger)
+    topics = {f"{prefix}.chaos.{table}": table for table in TABLES}
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": f"chaos-verify-{uuid.uuid4().hex}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+            "isolation.level": "read_committed",
+            "fetch.max.bytes": 16 * 1024 * 1024,
+        }
+    )
+    deadline = time.monotonic() + timeout
+    try:
+        consumer.assign(_partitions(consumer, list(topics), deadline))
+        quiet_since: float | None = None
+        while time.monotonic() < deadline:
+            batch = consumer.consume(2000, timeout=0.5)
+            for msg in batch:
+                error = msg.error()
+                if error is not None:
+                    if not error.retriable() and error.code() != KafkaError._PARTITION_EOF:
+                        raise KafkaException(error)
+                    continue
+                key, value = msg.key(), msg.value()
+                assert not isinstance(key, str) and not isinstance(value, str)
+                checker.feed(topics[str(msg.topic())], key, value, msg.timestamp()[1])
+            if not checker.complete:
+                continue
+            if batch:
+                quiet_since = None
+            elif quiet_since is None:
+                quiet_since = time.monotonic()
+            elif time.monotonic() - quiet_since >= _QUIET_S:
+                break
+    finally:
+        consumer.close()
+    return checker.finish()
+
+
+def _partitions(consumer: Consumer, topics: list[str], deadline: float) -> list[TopicPartition]:
+    found: list[TopicPartition] = []
+    for topic in topics:
+        while True:
+            meta = consumer.list_topics(topic, timeout=5).topics.get(topic)
+            if meta is not None and meta.error is None and meta.partitions:
+                found += [TopicPartition(topic, p, OFFSET_BEGINNING) for p in sorted(meta.partitions)]
+                break
+            if time.monotonic() > deadline:
+                raise AssertionError(f"topic {topic} never appeared")
+            time.sleep(0.2)
+    return found
