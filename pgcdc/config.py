@@ -139,6 +139,23 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "binary.handling.mode", "bytes", "bytea as bytes (base64 in JSON), base64, base64-url-safe or hex."
     ),
+    Setting(
+        "interval.handling.mode",
+        "numeric",
+        "interval as numeric (MicroDuration: micros, a month counted as 30.4375 days) or string (ISO 8601).",
+    ),
+    Setting("hstore.handling.mode", "json", "hstore as json (a JSON object in a string) or map."),
+    Setting(
+        "money.fraction.digits",
+        "2",
+        "Digits after the point of money in decimal.handling.mode=precise (count).",
+    ),
+    Setting(
+        "include.unknown.datatypes",
+        "false",
+        "true: columns of types Debezium does not map (tsquery, box, composite types...) are written as their "
+        "text's bytes, encoded by binary.handling.mode; false: such columns are left out, with a warning.",
+    ),
     Setting("max.queue.size", "8192", "Events buffered between the stream reader and the producer (count)."),
     Setting(
         "max.queue.size.in.bytes",
@@ -451,6 +468,14 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         binary_handling_mode=_parse_choice(  # type: ignore[arg-type]
             "binary.handling.mode", get("binary.handling.mode"), ("bytes", "base64", "base64-url-safe", "hex")
         ),
+        interval_handling_mode=_parse_choice(  # type: ignore[arg-type]
+            "interval.handling.mode", get("interval.handling.mode"), ("numeric", "string")
+        ),
+        hstore_handling_mode=_parse_choice(  # type: ignore[arg-type]
+            "hstore.handling.mode", get("hstore.handling.mode"), ("json", "map")
+        ),
+        money_fraction_digits=_parse_int("money.fraction.digits", get("money.fraction.digits"), minimum=0),
+        include_unknown_datatypes=_parse_bool("include.unknown.datatypes", get("include.unknown.datatypes")),
     )
     return ConnectorConfig(
         name=name,

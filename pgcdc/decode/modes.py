@@ -10,6 +10,8 @@ TimePrecisionMode = Literal[
     "adaptive", "adaptive_time_microseconds", "connect", "isostring", "microseconds", "nanoseconds"
 ]
 BinaryMode = Literal["bytes", "base64", "base64-url-safe", "hex"]
+IntervalMode = Literal["numeric", "string"]
+HstoreMode = Literal["json", "map"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,3 +22,7 @@ class TypeModes:
     time_precision_mode: TimePrecisionMode = "adaptive"
     binary_handling_mode: BinaryMode = "bytes"
     unavailable_value_placeholder: str = "__debezium_unavailable_value"
+    interval_handling_mode: IntervalMode = "numeric"
+    hstore_handling_mode: HstoreMode = "json"
+    money_fraction_digits: int = 2
+    include_unknown_datatypes: bool = False

@@ -30,6 +30,13 @@ class ColumnInfo:
     """True unless the column is ``NOT NULL``."""
     default_expr: str | None
     """``pg_get_expr(adbin)``, e.g. ``nextval('users_id_seq'::regclass)``; None when the column has no default."""
+    type_kind: str = "b"
+    """``pg_type.typtype`` of the declared type: ``b`` base (arrays too), ``d`` domain, ``e`` enum, ``r`` range,
+    ``m`` multirange, ``c`` composite, ``p`` pseudo. Debezium gives a domain column no default, for one."""
+    element_type_name: str | None = None
+    """For an array, ``typname`` of its element type (a domain resolved to its base); None otherwise."""
+    enum_values: tuple[str, ...] = ()
+    """The labels, in sort order, of an enum column or of an array of an enum; empty otherwise."""
 
 
 @dataclass(frozen=True, slots=True)

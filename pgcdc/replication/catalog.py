@@ -15,18 +15,26 @@ log = logging.getLogger(__name__)
 
 _COLUMNS_SQL = """
 SELECT a.attname,
-       COALESCE(NULLIF(t.typbasetype, 0), a.atttypid)::int AS type_oid,
-       COALESCE(bt.typname, t.typname) AS type_name,
+       rt.oid::int AS type_oid,
+       rt.typname AS type_name,
        CASE WHEN t.typbasetype <> 0 THEN t.typtypmod ELSE a.atttypmod END AS typmod,
        NOT a.attnotnull AS optional,
-       pg_get_expr(d.adbin, d.adrelid) AS default_expr
+       pg_get_expr(d.adbin, d.adrelid) AS default_expr,
+       t.typtype::text AS type_kind,
+       et.typname AS element_type_name,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e
+             WHERE e.enumtypid = COALESCE(et.oid, rt.oid) ORDER BY e.enumsortorder) AS enum_values
 FROM pg_attribute a
 JOIN pg_type t ON t.oid = a.atttypid
-LEFT JOIN pg_type bt ON bt.oid = t.typbasetype
+JOIN pg_type rt ON rt.oid = COALESCE(NULLIF(t.typbasetype, 0), a.atttypid)
+LEFT JOIN pg_type et0 ON rt.typcategory = 'A' AND et0.oid = rt.typelem
+LEFT JOIN pg_type et ON et.oid = COALESCE(NULLIF(et0.typbasetype, 0), et0.oid)
 LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum
 WHERE a.attrelid = %s AND a.attnum > 0 AND NOT a.attisdropped
 ORDER BY a.attnum
 """
+# rt is the column's type with a domain resolved to its base; et the element type of an array (its domain
+# resolved too); enum labels come from the element's type for an array of an enum.
 
 _PRIMARY_KEY_SQL = """
 SELECT a.attname
@@ -122,8 +130,11 @@ def describe_table(
             type_modifier=int(typmod),  # type: ignore[call-overload]
             optional=bool(optional),
             default_expr=None if default is None else str(default),
+            type_kind=str(kind),
+            element_type_name=None if element is None else str(element),
+            enum_values=tuple(str(label) for label in labels or ()),  # type: ignore[attr-defined]
         )
-        for name, type_oid, type_name, typmod, optional, default in conn.execute(
+        for name, type_oid, type_name, typmod, optional, default, kind, element, labels in conn.execute(
             _COLUMNS_SQL, (oid,)
         ).fetchall()
     )

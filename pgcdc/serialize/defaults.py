@@ -1,10 +1,11 @@
-"""A column's Kafka Connect field schema as JsonConverter writes it, with the default Debezium derives for it.
+"""A column's default as Debezium 3.6 puts it in the field schema (PostgresDefaultValueConverter).
 
-Defaults follow Debezium 3.6's PostgresDefaultValueConverter: the ``pg_get_expr`` text is reduced to its first
-quoted literal (or the bare token), a function call or CURRENT_* becomes a per-type placeholder (0, '',
-1970-01-01, ...), and the result goes through the value converter, so it is spelled like a value. Anything
-Debezium cannot parse (an expression, 'NaN'::numeric, 'infinity'::timestamptz) leaves the field without a
-default; so do types it has no parser for (bytea, timetz). JsonConverter writes the default for a null.
+The ``pg_get_expr`` text is reduced to its first quoted literal (or the bare token), a function call or
+CURRENT_* becomes a per-type placeholder (0, '', 1970-01-01, ...), and the result goes through the value
+converter, so it is spelled like a value. Anything Debezium cannot parse (an expression, 'NaN'::numeric,
+'infinity'::timestamptz) leaves the field without a default; so do types it has no parser for (bytea, timetz,
+money, inet, hstore, arrays...) and every column of a domain type (Debezium looks the parser up by the domain's
+name). JsonConverter writes the default for a null.
 """
 
 from __future__ import annotations
@@ -14,137 +15,31 @@ from collections.abc import Callable
 
 from pgcdc.decode.modes import TypeModes
 from pgcdc.decode.relation import ColumnInfo
-from pgcdc.decode.values import (
-    date_renderer,
+from pgcdc.decode.values.binary import bit_length, bits_converter
+from pgcdc.decode.values.calendar import epoch_day, zoned_timestamp
+from pgcdc.decode.values.interval import iso_interval, micro_duration, parse_interval
+from pgcdc.decode.values.java_number import (
     decimal_base64,
-    epoch_day,
     float32_shortest,
     java_double,
     java_float,
-    numeric_shape,
     plain_decimal,
-    time_precision,
-    time_renderer,
-    timestamp_renderer,
-    zoned_timestamp,
 )
+from pgcdc.decode.values.numeric import numeric_shape
+from pgcdc.decode.values.temporal import date_renderer, time_precision, time_renderer, timestamp_renderer
+from pgcdc.errors import DecodeError
 
-Schema = dict[str, object]
-
-_VARIABLE_DECIMAL_FIELDS = [
-    {"type": "int32", "optional": False, "field": "scale"},
-    {"type": "bytes", "optional": False, "field": "value"},
-]
+ABSENT = object()
+"""The column has no default in its schema."""
 _NS_PER_DAY = 86_400_000_000_000
 _MAX_NANOS_OF_DAY = _NS_PER_DAY - 1  # LocalTime.MAX / LocalDateTime.MAX end on .999999999
 _MAX_DAY, _MIN_DAY = epoch_day(999999999, 12, 31), epoch_day(-999999999, 1, 1)  # LocalDate.MAX / MIN
-
-
-def field_schema(column: ColumnInfo, modes: TypeModes) -> Schema | None:
-    """The field's schema inside a ``...Value``/``...Key`` struct; None when the type is not supported yet."""
-    spec = _spec(column, modes)
-    if spec is None:
-        return None
-    kind, name, extra = spec
-    schema: Schema = {"type": kind}
-    if kind == "struct":
-        schema["fields"] = [dict(field) for field in _VARIABLE_DECIMAL_FIELDS]
-    schema["optional"] = column.optional
-    if name is not None:
-        schema["name"] = name
-        schema["version"] = 1
-    schema.update(extra)  # doc, parameters: after version, as JsonConverter orders them
-    default = _default(column, modes)
-    if default is not _ABSENT:
-        schema["default"] = default
-    schema["field"] = column.name
-    return schema
-
-
-_Spec = tuple[str, str | None, Schema]
-
-
-def _spec(column: ColumnInfo, modes: TypeModes) -> _Spec | None:
-    """(Connect type, logical name, doc/parameters), following PostgresValueConverter.schemaBuilder."""
-    t = column.type_name
-    if t in _PLAIN:
-        return _PLAIN[t], None, {}
-    if t in _NAMED:
-        kind, name = _NAMED[t]
-        return kind, name, {}
-    mode = modes.time_precision_mode
-    if t == "numeric":
-        shape = numeric_shape(column)
-        if shape is not None and shape[1] < 0:
-            return None
-        if modes.decimal_handling_mode == "double":
-            return "double", None, {}
-        if modes.decimal_handling_mode == "string":
-            return "string", None, {}
-        if shape is None:
-            return "struct", "io.debezium.data.VariableScaleDecimal", {"doc": "Variable scaled decimal"}
-        parameters = {"scale": str(shape[1]), "connect.decimal.precision": str(shape[0])}
-        return "bytes", "org.apache.kafka.connect.data.Decimal", {"parameters": parameters}
-    if t == "bytea":
-        return ("bytes" if modes.binary_handling_mode == "bytes" else "string"), None, {}
-    if t == "date":
-        if mode == "isostring":
-            return "string", "io.debezium.time.IsoDate", {}
-        if mode == "connect":
-            return "int32", "org.apache.kafka.connect.data.Date", {}
-        return "int32", "io.debezium.time.Date", {}
-    precision = time_precision(column)
-    if t == "time":
-        if mode == "isostring":
-            return "string", "io.debezium.time.IsoTime", {}
-        if mode == "connect":
-            return "int32", "org.apache.kafka.connect.data.Time", {}
-        if mode == "nanoseconds":
-            return "int64", "io.debezium.time.NanoTime", {}
-        if mode == "adaptive" and precision <= 3:
-            return "int32", "io.debezium.time.Time", {}
-        return "int64", "io.debezium.time.MicroTime", {}
-    if t == "timestamp":
-        if mode == "isostring":
-            return "string", "io.debezium.time.IsoTimestamp", {}
-        if mode == "connect":
-            return "int64", "org.apache.kafka.connect.data.Timestamp", {}
-        if mode == "nanoseconds":
-            return "int64", "io.debezium.time.NanoTimestamp", {}
-        if mode in ("adaptive", "adaptive_time_microseconds") and precision <= 3:
-            return "int64", "io.debezium.time.Timestamp", {}
-        return "int64", "io.debezium.time.MicroTimestamp", {}
-    return None
-
-
-_PLAIN = {
-    "int2": "int16",
-    "int4": "int32",
-    "int8": "int64",
-    "bool": "boolean",
-    "float4": "float",
-    "float8": "double",
-    "text": "string",
-    "varchar": "string",
-    "bpchar": "string",
-}
-_NAMED = {
-    "uuid": ("string", "io.debezium.data.Uuid"),
-    "json": ("string", "io.debezium.data.Json"),
-    "jsonb": ("string", "io.debezium.data.Json"),
-    "timestamptz": ("string", "io.debezium.time.ZonedTimestamp"),
-    "timetz": ("string", "io.debezium.time.ZonedTime"),
-}
-
-
-# --- defaults ---------------------------------------------------------------------------------------------
 
 
 class _NoDefault(Exception):
     """Debezium could not turn the default expression into a value; the schema then has no default."""
 
 
-_ABSENT = object()
 # PostgresDefaultValueConverter's patterns. Java's '.' stops at any line terminator, hence the class.
 _FUNCTION = re.compile(r"\(?[A-Za-z0-9_.]+\([^\n\r\x85\u2028\u2029]*\)")
 _LITERAL = re.compile(r"'([^']*(?:''[^']*)*)'")
@@ -169,20 +64,26 @@ _TRIMMED = {
     "time",
     "timestamp",
     "timestamptz",
+    "bit",
+    "varbit",
+    "interval",
 }
 
 
-def _default(column: ColumnInfo, modes: TypeModes) -> object:
+def column_default(column: ColumnInfo, modes: TypeModes) -> object:
+    """The schema default of ``column``, or ``ABSENT``."""
     expr = column.default_expr
-    parse = _DEFAULT_PARSERS.get(column.type_name)
-    if expr is None or parse is None:
-        return _ABSENT
+    if expr is None or column.type_kind == "d" or column.element_type_name is not None:
+        return ABSENT
+    parse = _enum if column.enum_values else _DEFAULT_PARSERS.get(column.type_name)
+    if parse is None:
+        return ABSENT
     if column.type_name in _TRIMMED:
         expr = expr.strip(_JAVA_WHITESPACE)
     try:
         return parse(column, modes, expr)
-    except (_NoDefault, ValueError, OverflowError):
-        return _ABSENT
+    except (_NoDefault, ValueError, OverflowError, DecodeError):
+        return ABSENT
 
 
 def _extract(expr: str, placeholder: str) -> str:
@@ -339,6 +240,33 @@ _BACKEND = re.compile(
     r"(AD|BC)?"
 )
 
+
+def _bits(placeholder: str) -> _DefaultParser:
+    def parse(column: ColumnInfo, modes: TypeModes, expr: str) -> object:
+        text = _extract(expr, placeholder)
+        if bit_length(column) <= 1 and len(text) == 1:
+            return text == "1"  # the mapper's own Boolean for a one-character bit default
+        return bits_converter(column, modes)(text)
+
+    return parse
+
+
+def _interval(column: ColumnInfo, modes: TypeModes, expr: str) -> object:
+    fields = parse_interval(_extract(expr, "epoch"))
+    return iso_interval(fields) if modes.interval_handling_mode == "string" else micro_duration(fields)
+
+
+def _enum(column: ColumnInfo, modes: TypeModes, expr: str) -> object:
+    # extractEnumDefault: '<label>'::<the enum's type name>, the label taken verbatim between the quotes.
+    cast = expr.rfind("::")
+    if cast < 0 or expr[cast + 2 :].replace('"', "").rpartition(".")[2] != column.type_name:
+        raise _NoDefault
+    literal = expr[:cast]
+    if len(literal) < 2 or literal[0] != "'" or literal[-1] != "'":
+        raise _NoDefault
+    return literal[1:-1]
+
+
 _DefaultParser = Callable[[ColumnInfo, TypeModes, str], object]
 _DEFAULT_PARSERS: dict[str, _DefaultParser] = {
     "int2": _int(16),
@@ -358,4 +286,8 @@ _DEFAULT_PARSERS: dict[str, _DefaultParser] = {
     "time": _time,
     "timestamp": _timestamp,
     "timestamptz": _timestamptz,
+    "bit": _bits("00"),
+    "varbit": _bits("0"),
+    "xml": _string(""),
+    "interval": _interval,
 }

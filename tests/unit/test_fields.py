@@ -67,8 +67,11 @@ def key_orders(value: object) -> object:
 
 @pytest.mark.parametrize(("run", "table", "col"), schema_cases())
 def test_field_schemas_match_debezium(run: str, table: str, col: ColumnInfo) -> None:
-    expected = next(f for f in RUNS[run]["tables"][table]["value_fields"] if f["field"] == col.name)
+    expected = next((f for f in RUNS[run]["tables"][table]["value_fields"] if f["field"] == col.name), None)
     got = field_schema(col, modes_of(run))
+    if expected is None:  # Debezium left the column out
+        assert got is None
+        return
     assert got is not None
     written = orjson.dumps(got).decode()
     spelled = RUNS[run]["tables"][table]["default_number_text"].get(col.name)
@@ -95,8 +98,9 @@ def test_null_values_are_written_as_the_default() -> None:
     for record in RECORDS:
         fields = {f["field"]: f for f in RUNS[record["run"]]["tables"][record["table"]]["value_fields"]}
         for col in TABLES[record["table"]]:
-            if record["text"][col.name] is None and "default" in fields[col.name]:
-                assert record["after"][col.name] == fields[col.name]["default"]
+            field = fields.get(col.name, {})
+            if col.name in record["text"] and record["text"][col.name] is None and "default" in field:
+                assert record["after"][col.name] == field["default"]
                 checked += 1
     assert checked > 100
 
@@ -168,8 +172,8 @@ def test_optional_follows_not_null_and_unsupported_types_have_no_schema() -> Non
         "optional": False,
         "field": "c",
     }
-    assert field_schema(column("interval"), TypeModes()) is None
-    assert field_schema(column("_text"), TypeModes()) is None
+    assert field_schema(column("tsquery"), TypeModes()) is None
+    assert field_schema(column("_text"), TypeModes()) is None  # an array needs its element type
 
 
 def test_schemas_are_fresh_objects() -> None:
