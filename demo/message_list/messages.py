@@ -124,10 +124,16 @@ def key_text(key: Decoded) -> str:
     return _compact(payload)[:80]
 
 
+def table_of_topic(topic: str) -> str:
+    """``schema.table`` from Debezium's ``<prefix>.<schema>.<table>`` topic names; other names as they are."""
+    parts = topic.split(".")
+    return ".".join(parts[-2:]) if len(parts) >= 3 else topic
+
+
 def summarize(received: Received, key: Decoded, value: Decoded) -> Summary:
     keys = key_text(key)
     if value.kind == "absent":
-        return Summary(op="tombstone", label="tombstone", table=received.topic, key=keys)
+        return Summary(op="tombstone", label="tombstone", table=table_of_topic(received.topic), key=keys)
     if value.kind != "json":
         label = {"text": "not JSON", "binary": "not JSON (bytes)", "too_large": "too large to show"}
         return Summary(op="", label=label.get(value.kind, value.kind), table=received.topic, key=keys)

@@ -115,7 +115,8 @@ def test_a_debezium_record_is_summarized_as_op_table_and_key() -> None:
 
 
 def test_tombstones_text_bytes_and_oversized_values_are_shown_as_such() -> None:
-    assert show(_record(KEY, None), limit=100).summary.label == "tombstone"
+    tombstone = show(_record(KEY, None), limit=100).summary
+    assert (tombstone.label, tombstone.table, tombstone.key) == ("tombstone", "public.users", "id=5")
     assert show(_record(None, b"hello"), limit=100).summary.label == "not JSON"
     assert show(_record(None, b"\xff\xfe\x00"), limit=100).summary.label == "not JSON (bytes)"
     assert show(_record(None, b"[" * 200), limit=100).summary.label == "too large to show"
