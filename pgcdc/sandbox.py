@@ -170,20 +170,18 @@ def _services(
     env: dict[str, str], workdir: Path, stop: threading.Event, echo: Callable[[str], None]
 ) -> Iterator[None]:
     """Sets DATABASE_URL and KAFKA_URL in ``env``: the caller's, or embedded ones run by the helper."""
-    wanted = [
-        flag for flag, var in (("--postgres", "DATABASE_URL"), ("--broker", "KAFKA_URL")) if not env.get(var)
-    ]
+    services = (
+        ("--postgres", "DATABASE_URL", "PostgreSQL"),
+        ("--broker", "KAFKA_URL", "Kafka broker (Tansu)"),
+    )
+    wanted = [(flag, what) for flag, variable, what in services if not env.get(variable)]
     if not wanted:
         yield
         return
-    echo(
-        "Starting "
-        + " and ".join({"--postgres": "PostgreSQL", "--broker": "a Kafka broker (Tansu)"}[f] for f in wanted)
-        + " (embedded)"
-    )
+    echo(f"Starting an embedded {' and an embedded '.join(what for _, what in wanted)}...")
     helper = _spawn(
         "services",
-        ["-m", "pgcdc.sandbox", "--workdir", str(workdir), *wanted],
+        ["-m", "pgcdc.sandbox", "--workdir", str(workdir), *(flag for flag, _ in wanted)],
         env=env,
         workdir=workdir,
         stdin=subprocess.PIPE,
