@@ -213,6 +213,12 @@ class Connector:
                 return None
             info = catalog.describe_table(conn, message.oid, table, message.replica_identity)
             columns = {c.name: c for c in info.columns}
+            # The catalog is read now, the message describes the table as of its change: a column renamed or
+            # dropped since then keeps the type pgoutput sent, so the event has the shape it had in the log.
+            missing = [
+                (c.name, c.type_oid, c.type_modifier) for c in message.columns if c.name not in columns
+            ]
+            columns.update(catalog.describe_missing_columns(conn, missing))
             captured = build_table(message, columns, info.primary_key, config, warn=self._warn_once)
             log.info("table %s: %d field(s) to topic %s", table, len(captured.fields), captured.topic)
             return captured

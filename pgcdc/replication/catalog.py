@@ -36,6 +36,18 @@ ORDER BY a.attnum
 # rt is the column's type with a domain resolved to its base; et the element type of an array (its domain
 # resolved too); enum labels come from the element's type for an array of an enum.
 
+_TYPES_SQL = """
+SELECT t.oid::int, rt.oid::int, rt.typname, t.typtype::text, et.typname,
+       ARRAY(SELECT e.enumlabel::text FROM pg_enum e
+             WHERE e.enumtypid = COALESCE(et.oid, rt.oid) ORDER BY e.enumsortorder)
+FROM pg_type t
+JOIN pg_type rt ON rt.oid = COALESCE(NULLIF(t.typbasetype, 0), t.oid)
+LEFT JOIN pg_type et0 ON rt.typcategory = 'A' AND et0.oid = rt.typelem
+LEFT JOIN pg_type et ON et.oid = COALESCE(NULLIF(et0.typbasetype, 0), et0.oid)
+WHERE t.oid = ANY(%s)
+"""
+# The same resolution as _COLUMNS_SQL, from a type oid alone.
+
 _PRIMARY_KEY_SQL = """
 SELECT a.attname
 FROM pg_index i
@@ -140,6 +152,37 @@ def describe_table(
     )
     primary_key = tuple(str(r[0]) for r in conn.execute(_PRIMARY_KEY_SQL, (oid,)).fetchall())
     return TableInfo(oid, table, columns, primary_key, identity)
+
+
+def describe_missing_columns(
+    conn: psycopg.Connection[tuple[object, ...]], columns: list[tuple[str, int, int]]
+) -> dict[str, ColumnInfo]:
+    """Columns pgoutput sent that the catalog no longer has by that name (renamed or dropped since the change
+    was written), described from their type alone: (name, type oid, type modifier) -> ColumnInfo."""
+    if not columns:
+        return {}
+    types = {
+        int(oid): row  # type: ignore[call-overload]
+        for oid, *row in conn.execute(_TYPES_SQL, ([oid for _, oid, _ in columns],)).fetchall()
+    }
+    described = {}
+    for name, oid, modifier in columns:
+        found = types.get(oid)
+        if found is None:
+            continue
+        base_oid, type_name, kind, element, labels = found
+        described[name] = ColumnInfo(
+            name=name,
+            type_oid=int(base_oid),  # type: ignore[call-overload]
+            type_name=str(type_name),
+            type_modifier=modifier,
+            optional=True,
+            default_expr=None,
+            type_kind=str(kind),
+            element_type_name=None if element is None else str(element),
+            enum_values=tuple(str(v) for v in labels or ()),  # type: ignore[attr-defined]
+        )
+    return described
 
 
 def check_table(info: TableInfo, config: ConnectorConfig) -> None:

@@ -78,7 +78,7 @@ class RecordSerializer:
             block["lsn"] = lsn
             return block
         commit_us = position.commit_time_us
-        block: dict[str, object] = {
+        block = {
             "version": __version__,
             "connector": "postgresql",
             "name": self._server_name,
