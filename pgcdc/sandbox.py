@@ -33,7 +33,6 @@ import orjson
 
 from pgcdc.client.api import ApiClient, ApiError
 from pgcdc.client.connector_spec import create_config
-from pgcdc.embedded.ports import free_port
 from pgcdc.errors import PgcdcError
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -142,19 +141,19 @@ def _answers(url: str) -> bool:
     return False
 
 
-def _port(requested: int, flag: str) -> int:
-    if requested == 0:
-        return free_port()
-    with socket.socket() as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", requested))
-        except OSError:
-            raise DemoError(
-                f"port {requested} on 127.0.0.1 is taken (another pgcdc demo?); "
-                f"pass {flag} with a free port, or 0 for any"
-            ) from None
-    return requested
+def _port(held: ExitStack, requested: int, flag: str) -> int:
+    """``requested``, or a free port for 0, kept bound in ``held`` so that the ports picked differ."""
+    sock = held.enter_context(socket.socket())
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", requested))
+    except OSError:
+        raise DemoError(
+            f"port {requested} on 127.0.0.1 is taken (another pgcdc demo?); "
+            f"pass {flag} with a free port, or 0 for any"
+        ) from None
+    port: int = sock.getsockname()[1]
+    return port
 
 
 def safe_url(url: str) -> str:
@@ -221,11 +220,12 @@ class _Ports:
 
     @classmethod
     def check(cls, options: DemoOptions) -> _Ports:
-        return cls(
-            users=_port(options.users_port, "--users-port"),
-            messages=_port(options.messages_port, "--messages-port"),
-            api=_port(options.api_port, "--api-port"),
-        )
+        with ExitStack() as held:
+            return cls(
+                users=_port(held, options.users_port, "--users-port"),
+                messages=_port(held, options.messages_port, "--messages-port"),
+                api=_port(held, options.api_port, "--api-port"),
+            )
 
 
 class _Demo:
