@@ -70,7 +70,7 @@ def fixed_decimal(scale: int, absent: Converter) -> Converter:
         point = text.find(".")
         digits = text if point < 0 else text[:point] + text[point + 1 :]
         try:
-            unscaled = int(digits)
+            unscaled = _digits(digits)
         except ValueError:
             if text in SPECIAL_DECIMALS:
                 return absent(text)
@@ -97,7 +97,7 @@ def variable_decimal(absent: Converter) -> Converter:
             fraction = text[point + 1 :].rstrip("0")  # stripTrailingZeros, but never a negative scale
             digits = text[:point] + fraction
         try:
-            unscaled = int(digits)
+            unscaled = _digits(digits)
         except ValueError:
             if text in SPECIAL_DECIMALS:
                 return absent(text)
@@ -105,6 +105,15 @@ def variable_decimal(absent: Converter) -> Converter:
         return {"scale": len(fraction), "value": decimal_base64(unscaled)}
 
     return convert
+
+
+def _digits(text: str) -> int:
+    """int(text), also past Python's 4300-digit limit for str -> int (numeric has up to 147455 digits)."""
+    if len(text) < 4000:
+        return int(text)
+    if not text.lstrip("-").isdigit() or not text.isascii():
+        raise ValueError(text[:80])
+    return int(Decimal(text))
 
 
 def float4_converter(column: ColumnInfo, modes: TypeModes) -> Converter:

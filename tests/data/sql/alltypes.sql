@@ -1,0 +1,27 @@
+DROP TABLE IF EXISTS public.alltypes;
+CREATE TABLE public.alltypes (
+  id serial PRIMARY KEY,
+  c_int2 smallint, c_int4 integer, c_int8 bigint,
+  c_int2_def smallint NOT NULL DEFAULT -7,
+  c_int4_def integer DEFAULT 42,
+  c_int4_expr integer DEFAULT (1 + 2),
+  c_int8_def bigint DEFAULT 9000000000,
+  c_int8_neg bigint DEFAULT -1,
+  c_bigserial bigserial,
+  c_num_10_2 numeric(10,2), c_num_5_0 numeric(5,0), c_num_38_10 numeric(38,10), c_num numeric, c_num_6 numeric(6),
+  c_num_def numeric(10,2) DEFAULT 12.5, c_num_negdef numeric(10,2) DEFAULT -3.25, c_numv_def numeric DEFAULT 3.14159,
+  c_float4 real DEFAULT 1.5, c_float8 double precision DEFAULT -2.25, c_float8_int double precision DEFAULT 7,
+  c_bool boolean DEFAULT true, c_bool2 boolean NOT NULL DEFAULT false,
+  c_text text DEFAULT 'abc', c_varchar varchar(10) DEFAULT 'x''y', c_char char(5) DEFAULT 'ab',
+  c_text_null text DEFAULT NULL, c_text_fn text DEFAULT upper('q'), c_varchar_nolen varchar, c_char1 char,
+  c_text_cast text DEFAULT 'abc'::character varying,
+  c_date date DEFAULT '2024-02-29', c_date_now date DEFAULT CURRENT_DATE,
+  c_time time DEFAULT '12:34:56.789', c_time0 time(0), c_time3 time(3), c_time6 time(6), c_time_now time DEFAULT LOCALTIME,
+  c_ts timestamp DEFAULT '2024-01-02 03:04:05.123456', c_ts0 timestamp(0), c_ts3 timestamp(3) DEFAULT now(), c_ts6 timestamp(6),
+  c_tstz timestamptz DEFAULT '2024-01-02 03:04:05+02', c_tstz0 timestamptz(0), c_tstz3 timestamptz(3),
+  c_tstz_now timestamptz NOT NULL DEFAULT CURRENT_TIMESTAMP, c_tstz_clock timestamptz DEFAULT clock_timestamp(),
+  c_timetz timetz DEFAULT '10:11:12+03', c_timetz3 timetz(3),
+  c_uuid uuid DEFAULT gen_random_uuid(), c_uuid2 uuid DEFAULT 'a0eebc99-9c0b-4ef8-bb6d-6bb9bd380a11',
+  c_json json DEFAULT '{"a": 1}', c_jsonb jsonb DEFAULT '{}'::jsonb,
+  c_bytea bytea DEFAULT '\x00ff'::bytea
+);
