@@ -142,6 +142,8 @@ def test_connector_life_cycle_from_the_cli(
     as_json = orjson.loads(ok(pgcdc("connectors", "info", name, "--json", url=url)))
     assert as_json["config"]["database.url"] == "********"
 
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.orders VALUES (1, 1)")  # exists before the table is added
     updated = ok(pgcdc("connectors", "update", name, "--add-table", "public.orders", url=url))
     assert "table.include.list" in updated
     with workers[0].client() as api:
@@ -153,7 +155,12 @@ def test_connector_life_cycle_from_the_cli(
         wait_until(capturing_orders, timeout=60, what="the connector to capture public.orders")
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("INSERT INTO public.orders VALUES (10, 1)")
-    read_topic(kafka_bootstrap, f"{name}.public.orders", until=lambda got: len(got) >= 1)
+    orders = read_topic(kafka_bootstrap, f"{name}.public.orders", until=lambda got: len(got) >= 2)
+    # The added table's existing row is snapshotted, then its changes stream, each exactly once.
+    assert [(r.value_json["payload"]["op"], r.key_json["payload"]["id"]) for r in orders] == [
+        ("r", 1),
+        ("c", 10),
+    ]
 
     assert "Paused" in ok(pgcdc("connectors", "pause", name, url=url))
     with workers[1].client() as api:
