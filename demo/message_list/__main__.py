@@ -24,6 +24,8 @@ KEEP = 200
 """Records kept and shown; the oldest go first."""
 VALUE_LIMIT = 256 * 1024
 """Bytes of a key or value parsed and shown in full; a larger one shows its first 2 KiB."""
+KEEP_CHARS = 64 * 1024 * 1024
+"""Characters of rendered HTML kept (about 10 per byte of JSON shown): bounds memory, and a page's size."""
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -43,7 +45,7 @@ def main(argv: list[str] | None = None) -> None:
         kafka = kafka_settings()
     except ConfigError as err:
         sys.exit(f"message list: {err}")
-    inbox = Inbox(keep=args.keep)
+    inbox = Inbox(keep=args.keep, max_chars=KEEP_CHARS)
     renderer = Renderer(templates=HERE / "templates")
     reader = TopicReader(
         kafka=kafka,

@@ -1,8 +1,8 @@
 """The last N rendered records in arrival order, and a wake-up for the pages streaming them.
 
-The reader thread adds; the web server's event loop reads. Memory is bounded by ``keep`` records, each at
-most the reader's value limit (rendered), whatever the topic holds and however slow a page is: a page that
-falls more than ``keep`` records behind skips to the newest instead of queueing.
+The reader thread adds; the web server's event loop reads. Memory is bounded by ``keep`` records and by
+``max_chars`` of rendered HTML, whatever the topic holds and however slow a page is: a page that falls
+behind what is kept skips to the newest instead of queueing.
 """
 
 from __future__ import annotations
@@ -22,11 +22,14 @@ class Entry:
 
 
 class Inbox:
-    def __init__(self, *, keep: int) -> None:
+    def __init__(self, *, keep: int, max_chars: int) -> None:
+        """Keeps the newest ``keep`` records while their HTML totals ``max_chars`` at most (the newest always)."""
         if keep < 1:
             raise ValueError("keep must be at least 1")
         self.keep = keep
-        self._entries: deque[Entry] = deque(maxlen=keep)
+        self._max_chars = max_chars
+        self._chars = 0
+        self._entries: deque[Entry] = deque()
         self._lock = threading.Lock()
         self._seq = 0
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -43,11 +46,16 @@ class Inbox:
             return self._seq
 
     def add(self, html: str) -> int:
-        """Keep a rendered record (dropping the oldest beyond ``keep``); safe from any thread."""
+        """Keep a rendered record, dropping the oldest beyond the bounds; safe from any thread."""
         with self._lock:
             self._seq += 1
             seq = self._seq
             self._entries.append(Entry(seq=seq, html=html))
+            self._chars += len(html)
+            while len(self._entries) > 1 and (
+                len(self._entries) > self.keep or self._chars > self._max_chars
+            ):
+                self._chars -= len(self._entries.popleft().html)
         if self._loop is not None and not self._loop.is_closed():
             self._loop.call_soon_threadsafe(self._wake)
         return seq

@@ -79,7 +79,13 @@ class TopicReader:
                 if not self._partitions:
                     stop.wait(WAITING_LOOK_S)
                     continue
-                for message in consumer.consume(POLL_BATCH, timeout=0.5):
+                try:
+                    batch = consumer.consume(POLL_BATCH, timeout=0.5)
+                except KafkaException as err:
+                    self.status = f"Kafka error: {err.args[0]}; retrying"
+                    stop.wait(1.0)
+                    continue
+                for message in batch:
                     self._take(message)
         finally:
             consumer.close()
@@ -124,14 +130,19 @@ class TopicReader:
         given = message.headers() or []
         pairs = given.items() if isinstance(given, dict) else given
         headers = tuple((name, raw.encode() if isinstance(raw, str) else raw) for name, raw in pairs)
-        self._handle(
-            Received(
-                topic=message.topic() or self.topic,
-                partition=message.partition() or 0,
-                offset=message.offset() or 0,
-                timestamp_ms=None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
-                key=key if isinstance(key, bytes) else None,
-                value=value if isinstance(value, bytes) else None,
-                headers=headers,
-            )
+        received = Received(
+            topic=message.topic() or self.topic,
+            partition=message.partition() or 0,
+            offset=message.offset() or 0,
+            timestamp_ms=None if kind == TIMESTAMP_NOT_AVAILABLE else timestamp,
+            key=key if isinstance(key, bytes) else None,
+            value=value if isinstance(value, bytes) else None,
+            headers=headers,
         )
+        try:
+            self._handle(received)
+        except Exception:
+            # One record the page cannot show must not stop the ones after it.
+            log.exception(
+                "cannot show the record at partition %s offset %s", received.partition, received.offset
+            )

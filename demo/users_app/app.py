@@ -100,7 +100,14 @@ def create_app(*, store: UserStore, guard: CsrfGuard, hasher: PasswordHasher) ->
             status_code=status,
         )
         if request.cookies.get(SESSION_COOKIE) != session:
-            response.set_cookie(SESSION_COOKIE, session, httponly=True, samesite="strict", path="/")
+            response.set_cookie(
+                SESSION_COOKIE,
+                session,
+                httponly=True,
+                samesite="strict",
+                secure=request.url.scheme == "https",
+                path="/",
+            )
         return response
 
     async def checked_form(request: Request) -> dict[str, str]:
@@ -122,14 +129,19 @@ def create_app(*, store: UserStore, guard: CsrfGuard, hasher: PasswordHasher) ->
     async def add_user(request: Request) -> Response:
         try:
             form = await checked_form(request)
-            user = parse_new_user(form)
         except _FormRefused as err:
             return await page(request, status=err.status, problems=[str(err)])
+        typed = {key: form.get(key, "") for key in ("first_name", "last_name", "email")}
+        try:
+            user = parse_new_user(form)
         except InvalidForm as err:
-            keep = {key: form.get(key, "") for key in ("first_name", "last_name", "email")}
-            return await page(request, status=400, problems=err.problems, values=keep)
+            return await page(request, status=400, problems=err.problems, values=typed)
         password_hash = await run_in_threadpool(hasher.hash, user.password)
-        new_id = await run_in_threadpool(store.add, user, password_hash=password_hash)
+        try:
+            new_id = await run_in_threadpool(store.add, user, password_hash=password_hash)
+        except psycopg.Error as err:
+            problem = f"The user could not be saved: {err}".strip()
+            return await page(request, status=503, problems=[problem], values=typed)
         return RedirectResponse(f"/users?added={new_id}", status_code=303)
 
     async def delete_user(request: Request) -> Response:
@@ -139,7 +151,13 @@ def create_app(*, store: UserStore, guard: CsrfGuard, hasher: PasswordHasher) ->
             return await page(request, status=err.status, problems=[str(err)])
         except InvalidForm as err:
             return await page(request, status=400, problems=err.problems)
-        if not await run_in_threadpool(store.delete, user_id):
+        try:
+            deleted = await run_in_threadpool(store.delete, user_id)
+        except psycopg.Error as err:
+            return await page(
+                request, status=503, problems=[f"User {user_id} could not be deleted: {err}".strip()]
+            )
+        if not deleted:
             return await page(
                 request, status=404, problems=[f"There is no user {user_id} (deleted already?)."]
             )

@@ -149,7 +149,7 @@ def test_server_sent_events_split_lines_into_data_fields() -> None:
 
 def test_the_inbox_keeps_the_newest_and_wakes_waiters() -> None:
     async def scenario() -> None:
-        inbox = Inbox(keep=2)
+        inbox = Inbox(keep=2, max_chars=1000)
         inbox.attach(asyncio.get_running_loop())
         for html in ("one", "two", "three"):
             inbox.add(html)
@@ -159,5 +159,8 @@ def test_the_inbox_keeps_the_newest_and_wakes_waiters() -> None:
         await asyncio.sleep(0)
         await asyncio.to_thread(inbox.add, "four")  # from another thread, as the reader adds
         await asyncio.wait_for(waiter, 2)
+        inbox.add("x" * 600)
+        inbox.add("y" * 600)  # over max_chars: only the newest stays
+        assert [entry.html[0] for entry in inbox.newest_first()] == ["y"]
 
     asyncio.run(scenario())
