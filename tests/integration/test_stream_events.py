@@ -114,3 +114,27 @@ def test_primary_key_change_is_a_delete_tombstone_and_create(database: str, kafk
     ]
     assert records[0].value_json["payload"]["before"] == {"id": 1, "v": None}
     assert records[2].value_json["payload"]["after"] == {"id": 2, "v": "a"}
+
+
+def test_message_key_columns_give_a_keyless_table_its_key(database: str, kafka_bootstrap: str) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE public.events (code text NOT NULL, n int); ALTER TABLE public.events REPLICA IDENTITY FULL"
+        )
+        conn.execute(
+            "CREATE TABLE public.plain (code text NOT NULL); ALTER TABLE public.plain REPLICA IDENTITY FULL"
+        )
+    prefix = unique_prefix()
+    settings = connector_settings(
+        database,
+        prefix,
+        **{"table.include.list": "public.events,public.plain", "message.key.columns": "public.events:code"},
+    )
+    with running_connector(settings, kafka_bootstrap), psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.events VALUES ('a', 1)")
+        conn.execute("INSERT INTO public.plain VALUES ('b')")
+        keyed = read_topic(kafka_bootstrap, f"{prefix}.public.events", until=lambda got: len(got) >= 1)
+        plain = read_topic(kafka_bootstrap, f"{prefix}.public.plain", until=lambda got: len(got) >= 1)
+    assert keyed[0].key_json["payload"] == {"code": "a"}
+    assert keyed[0].key_json["schema"]["name"] == f"{prefix}.public.events.Key"
+    assert plain[0].key is None, "a table without a primary key or message.key.columns has no key"
