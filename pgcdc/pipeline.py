@@ -16,7 +16,7 @@ from pgcdc.config import ConnectorConfig
 from pgcdc.decode.messages import RelationMessage
 from pgcdc.decode.pgoutput import decode
 from pgcdc.decode.relation import TableId
-from pgcdc.errors import PgcdcError, SinkError, SourceError
+from pgcdc.errors import PgcdcError, SinkError, SourceError, SourceSetupError
 from pgcdc.events.builder import EventBuilder
 from pgcdc.events.table import CapturedTable, build_table
 from pgcdc.lsn import format_lsn
@@ -240,8 +240,20 @@ class Connector:
                 f"cannot connect to PostgreSQL at {config.database.describe()}: "
                 f"{str(err).strip().splitlines()[-1] if str(err).strip() else err}"
             ) from err
-        with conn:
-            self._stream(conn, topics, self._prepare_source(conn))
+        try:
+            with conn:
+                self._stream(conn, topics, self._prepare_source(conn))
+        except psycopg.errors.InsufficientPrivilege as err:
+            raise SourceSetupError(
+                f"PostgreSQL refused {config.database.user!r}: {err.diag.message_primary}; grant it (for a table: "
+                f'GRANT SELECT ON <table> TO "{config.database.user}";) and restart the connector'
+            ) from err
+        except psycopg.Error as err:
+            # A connection lost mid-way (a server restart, a network cut) is retried; nothing was confirmed
+            # that Kafka does not hold.
+            raise SourceError(
+                f"PostgreSQL failed: {str(err).strip().splitlines()[0] if str(err).strip() else err}"
+            ) from err
 
     def _stream(
         self,
