@@ -13,6 +13,7 @@ import os
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from bench import services
 from bench.engines import Engine
@@ -20,6 +21,8 @@ from bench.engines.ceilings import CopyEngine, RecvlogicalEngine, ReplicationCon
 from bench.engines.debezium_engine import DebeziumEngine, unavailable
 from bench.engines.pgcdc_process import PgcdcEngine
 from bench.harness import run_all
+from bench.measure import Measurement, measurement_from_json, summarize
+from bench.report import Report
 from bench.workloads import BUILDERS
 
 ENGINES: dict[str, type[Engine]] = {
@@ -53,6 +56,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--write-docs", action="store_true", help="write docs/benchmarks.md and docs/images/benchmarks.png"
     )
+    parser.add_argument(
+        "--report-from",
+        type=Path,
+        metavar="JSON",
+        help="measure nothing: report an earlier run's --json file",
+    )
     return parser.parse_args(argv)
 
 
@@ -73,6 +82,30 @@ def choose_engines(args: argparse.Namespace) -> tuple[list[Engine], str | None]:
 
 def main(argv: list[str] | None = None) -> None:
     args = parse_args(argv)
+    if args.report_from:
+        report = report_from(args.report_from)
+    else:
+        report = measure(args, command_line(argv if argv is not None else sys.argv[1:]))
+    print(report.console())
+    if args.write_docs:
+        report.write()
+
+
+def command_line(argv: list[str]) -> str:
+    """The command as the doc shows it: without --json, which changes nothing measured."""
+    shown: list[str] = []
+    skip = False
+    for arg in argv:
+        if skip:
+            skip = False
+        elif arg == "--json":
+            skip = True
+        elif not arg.startswith("--json="):
+            shown.append(arg)
+    return " ".join(["python", "-m", "bench", *map(shlex.quote, shown)])
+
+
+def measure(args: argparse.Namespace, command: str) -> Report:
     unknown = sorted(set(args.workloads) - set(BUILDERS))
     if unknown:
         raise SystemExit(f"unknown workload(s) {', '.join(unknown)}; choose from {''.join(BUILDERS)}")
@@ -82,45 +115,59 @@ def main(argv: list[str] | None = None) -> None:
         print(
             f"Debezium skipped: {skipped}. Pass --no-debezium to silence this.", file=sys.stderr, flush=True
         )
-    load_before = os.getloadavg()
-    with services.postgres() as dsn:
-        summaries = run_all(
-            dsn, workloads, engines, repeat=args.repeat, progress=lambda line: print(line, flush=True)
-        )
-        version_line = services.versions(dsn, debezium=any(e.name == "debezium" for e in engines))
-    load_after = os.getloadavg()
-    command = "python -m bench " + shlex.join(argv if argv is not None else sys.argv[1:])
-    if args.json:
-        args.json.write_text(
-            json.dumps(
-                {
-                    "command": command,
-                    "machine": services.machine(),
-                    "versions": version_line,
-                    "load": [load_before, load_after],
-                    "debezium_skipped": skipped,
-                    "workloads": {w.key: w.title for w in workloads},
-                    "runs": [dataclasses.asdict(r) for s in summaries for r in s.runs],
-                },
-                indent=1,
-            )
-        )
-    from bench.report import Report
+    record: dict[str, Any] = {
+        "command": command,
+        "scale": args.scale,
+        "repeat": args.repeat,
+        "workloads": [w.key for w in workloads],
+        "engines": [e.name for e in engines],
+        "machine": services.machine(),
+        "versions": None,
+        "load": [os.getloadavg()],
+        "debezium_skipped": skipped,
+        "runs": [],
+    }
 
-    report = Report(
+    def progress(measurement: Measurement, line: str) -> None:
+        print(line, flush=True)
+        record["runs"].append(dataclasses.asdict(measurement))
+        if args.json:  # after every run, so a run cut short still leaves what it measured
+            args.json.write_text(json.dumps(record, indent=1))
+
+    with services.postgres() as dsn:
+        summaries = run_all(dsn, workloads, engines, repeat=args.repeat, progress=progress)
+        record["versions"] = services.versions(dsn, debezium=any(e.name == "debezium" for e in engines))
+    record["load"].append(os.getloadavg())
+    if args.json:
+        args.json.write_text(json.dumps(record, indent=1))
+    return Report(
         workloads=workloads,
         engines=engines,
         summaries=summaries,
         repeat=args.repeat,
         command=command,
-        machine=services.machine(),
-        versions=version_line,
-        load=(load_before, load_after),
+        machine=record["machine"],
+        versions=record["versions"],
+        load=(record["load"][0], record["load"][1]),
         debezium_skipped=skipped,
     )
-    print(report.console())
-    if args.write_docs:
-        report.write()
+
+
+def report_from(path: Path) -> Report:
+    """The report of an earlier run's --json file, without measuring anything."""
+    record = json.loads(path.read_text())
+    load = record["load"] if len(record["load"]) == 2 else [record["load"][0], record["load"][0]]
+    return Report(
+        workloads=[BUILDERS[k](record["scale"]) for k in record["workloads"]],
+        engines=[ENGINES[name]() for name in record["engines"]],
+        summaries=summarize([measurement_from_json(r) for r in record["runs"]]),
+        repeat=record["repeat"],
+        command=record["command"],
+        machine=record["machine"],
+        versions=record["versions"] or "unknown (the run was cut short)",
+        load=(tuple(load[0]), tuple(load[1])),
+        debezium_skipped=record["debezium_skipped"],
+    )
 
 
 if __name__ == "__main__":

@@ -11,10 +11,11 @@ import psycopg
 
 from bench import slots
 from bench.engines import Engine, Target
-from bench.measure import Latency, Measurement, Summary
+from bench.measure import Latency, Measurement, Summary, summarize
 from bench.workloads import Workload
 
-Progress = Callable[[str], None]
+Progress = Callable[[Measurement, str], None]
+"""Called after every measurement with it and a one-line description."""
 
 WARMUP_EVENTS = 1
 """Rows written and delivered before a streaming run's clock starts: the first event pays for connections
@@ -102,9 +103,8 @@ def run_all(
                         dsn, workload, engine, run_id=f"{counter}_{int(time.time())}", workdir=workdir
                     )
                 runs[engine.name].append(result)
-                progress(describe(workload, result, attempt))
-        for name, measured in runs.items():
-            summaries.append(Summary(engine=name, workload=workload.key, runs=tuple(measured)))
+                progress(result, describe(workload, result, attempt))
+        summaries += summarize([m for measured in runs.values() for m in measured])
         with psycopg.connect(dsn, autocommit=True) as conn:
             for table in workload.tables:
                 conn.execute(f"DROP TABLE IF EXISTS public.{table}")
@@ -114,7 +114,8 @@ def run_all(
 def describe(workload: Workload, m: Measurement, attempt: int) -> str:
     line = (
         f"({workload.key}) run {attempt} {m.engine:>14}: {m.events_per_second:>10,.0f} events/s "
-        f"{m.seconds:7.2f} s (load {m.load_seconds:5.2f} s)  CPU {m.cpu_seconds:6.2f} s  peak RSS {m.peak_rss_mb:6.0f} MB"
+        f"{m.seconds:7.2f} s (load {m.load_seconds:5.2f} s)  CPU {m.cpu_seconds:6.2f} s "
+        f"({m.cpu_us_per_event:5.1f} us/event)  peak RSS {m.peak_rss_mb:6.0f} MB"
     )
     if m.latency is not None:
         line += (

@@ -7,6 +7,7 @@ import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 
 def cpu_seconds(pid: int) -> float:
@@ -74,6 +75,25 @@ class Measurement:
     def events_per_second(self) -> float:
         return self.events / self.seconds if self.seconds > 0 else float("nan")
 
+    @property
+    def cpu_us_per_event(self) -> float:
+        return 1e6 * self.cpu_seconds / self.events
+
+
+def measurement_from_json(data: dict[str, Any]) -> Measurement:
+    """The inverse of ``dataclasses.asdict`` on a Measurement (for --report-from)."""
+    latency = data.get("latency")
+    fields = {k: v for k, v in data.items() if k != "latency"}
+    return Measurement(**fields, latency=Latency(**latency) if latency else None)
+
+
+def summarize(runs: Sequence[Measurement]) -> list[Summary]:
+    """One Summary per (workload, engine), in the order they first appear."""
+    grouped: dict[tuple[str, str], list[Measurement]] = {}
+    for run in runs:
+        grouped.setdefault((run.workload, run.engine), []).append(run)
+    return [Summary(engine=e, workload=w, runs=tuple(r)) for (w, e), r in grouped.items()]
+
 
 @dataclass(frozen=True)
 class Summary:
@@ -102,6 +122,11 @@ class Summary:
     @property
     def peak_rss_mb(self) -> float:
         return statistics.median(r.peak_rss_mb for r in self.runs)
+
+    @property
+    def cpu_us_per_event(self) -> float:
+        """CPU microseconds per event: unlike the rates, hardly moved by other work on the machine."""
+        return statistics.median(r.cpu_us_per_event for r in self.runs)
 
     @property
     def latency(self) -> Latency | None:

@@ -63,7 +63,8 @@ class Report:
     def results(self) -> str:
         out = [
             f"Medians of {self.repeat} run(s) each; the individual runs' events/s are in the last column. "
-            "CPU seconds and peak RSS are of the engine's own process only (not PostgreSQL's, not the broker's).",
+            "CPU seconds and peak RSS are of the engine's own process only (not PostgreSQL's, not the broker's). "
+            "CPU µs per event hardly moves when other work shares the machine; the rates do.",
             "",
             "![Throughput and peak RSS per workload](images/benchmarks.png)",
             "",
@@ -72,8 +73,8 @@ class Report:
             rows = [s for s in self.summaries if s.workload == w.key]
             latency = any(s.latency for s in rows)
             out += [f"### ({w.key}) {w.title}", ""]
-            head = "| engine | events/s | seconds (load written in) | CPU s | peak RSS MB |"
-            rule = "|---|---:|---:|---:|---:|"
+            head = "| engine | events/s | seconds (load written in) | CPU s | CPU µs/event | peak RSS MB |"
+            rule = "|---|---:|---:|---:|---:|---:|"
             if latency:
                 head += " latency p50 / p95 / p99 (max) ms |"
                 rule += "---:|"
@@ -82,7 +83,7 @@ class Report:
                 load = f" ({s.load_seconds:.2f})" if s.load_seconds else ""
                 line = (
                     f"| {s.engine} | {_num(s.events_per_second)} | {_num(s.seconds, 2)}{load} | "
-                    f"{_num(s.cpu_seconds, 2)} | {_num(s.peak_rss_mb)} |"
+                    f"{_num(s.cpu_seconds, 2)} | {_num(s.cpu_us_per_event, 1)} | {_num(s.peak_rss_mb)} |"
                 )
                 if latency:
                     lat = s.latency
@@ -223,6 +224,7 @@ class Report:
                     continue
                 line = (
                     f"    {s.engine:>14}: {_num(s.events_per_second):>10} events/s  CPU {s.cpu_seconds:6.2f} s"
+                    f" ({s.cpu_us_per_event:5.1f} us/event)"
                     f"  peak RSS {s.peak_rss_mb:5.0f} MB"
                 )
                 if s.latency:
