@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import logging
 import re
 from collections.abc import Callable, Sequence
@@ -13,6 +12,7 @@ from pgcdc.config import ConnectorConfig
 from pgcdc.decode.messages import UNCHANGED_TOAST, RawValue, RelationMessage
 from pgcdc.decode.relation import ColumnInfo, Relation, TableId
 from pgcdc.decode.values import value_converter
+from pgcdc.decode.values.toast import unavailable_value
 from pgcdc.events.change import Row
 from pgcdc.serialize.fields import field_schema
 
@@ -93,12 +93,6 @@ class CapturedTable:
         return {f.name: row[f.name] for f in self.key_fields}
 
 
-def _unavailable(schema: dict[str, Any], placeholder: str) -> Any:
-    if schema.get("type") == "bytes":
-        return base64.b64encode(placeholder.encode()).decode()
-    return placeholder
-
-
 def _absent(schema: dict[str, Any], column: ColumnInfo) -> Any:
     # JsonConverter writes a field's schema default in place of null (replace.null.with.default=true, its
     # default), optional column or not; a NOT NULL column without a default gets Debezium's type fallback.
@@ -152,7 +146,7 @@ def build_table(
                 position=position,
                 convert=convert,
                 absent=_absent(schema, info),
-                unavailable=_unavailable(schema, config.type_modes.unavailable_value_placeholder),
+                unavailable=unavailable_value(info, config.type_modes, str(schema["type"])),
                 schema=schema,
             )
         )

