@@ -164,8 +164,14 @@ class Report:
             "→ fetched by a consumer, so it includes the consumer's fetch. For Debezium it is the moment "
             "the in-process handler gets the record (no Kafka at all). For the psycopg2 ceiling it is the "
             "moment the message arrives.",
-            "- (b) writes 50 single-row transactions every 10 ms (a procedure that COMMITs after each row), "
-            "fsync on.",
+            "- Streaming runs start with one warm-up row, delivered before the clock starts: a connector that "
+            "has just started pays for connections (pgcdc's producer meets the broker on its first record) "
+            "that a running one has long made.",
+            "- (b) writes from 4 sessions, each committing 10 single-row transactions back to back every 8 ms "
+            "(a procedure that COMMITs after each row), fsync on: one session alone cannot commit 5,000 times "
+            'a second when each commit waits for its WAL flush. "load written in" shows the pace reached.',
+            "- PostgreSQL (and its walsender, which decodes for every engine), the broker, the load writer and "
+            "the engine share the machine's cores.",
             "",
             "Engines:",
             "",

