@@ -19,8 +19,11 @@ from pgcdc.lsn import Lsn
 log = logging.getLogger(__name__)
 
 # pgoutput renders values with the walsender session's output settings; pin the ones the converters in
-# pgcdc.decode.values parse, whatever the role's or database's defaults are.
-TEXT_OUTPUT_OPTIONS = "-c datestyle=ISO -c intervalstyle=postgres -c bytea_output=hex -c extra_float_digits=1"
+# pgcdc.decode.values parse, whatever the role's or database's defaults are. TimeZone=UTC as pgjdbc pins
+# Debezium's session to the JVM's zone (UTC in Kafka Connect images): tstzrange values are written as text.
+TEXT_OUTPUT_OPTIONS = (
+    "-c datestyle=ISO -c intervalstyle=postgres -c bytea_output=hex -c extra_float_digits=1 -c timezone=UTC"
+)
 
 
 @dataclass(slots=True)
