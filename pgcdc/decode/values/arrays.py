@@ -7,6 +7,7 @@ an array of an enum, tsvector or ltree, more than one dimension) becomes null.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from pgcdc.decode.modes import TypeModes
@@ -33,6 +34,11 @@ _TEMPORAL: dict[str, ElementFactory] = {
     "timestamp": timestamp_element,
     "timestamptz": timestamptz_element,
 }
+
+
+# One element: "quoted, with backslash escapes" or bare up to the next comma.
+_ELEMENT = re.compile(r'"((?:[^"\\]|\\.)*)"|([^,"]*)', re.S)
+_UNESCAPE = re.compile(r"\\(.)", re.S).sub
 
 
 class _Unreadable(Exception):
@@ -105,27 +111,17 @@ def _parse_quoted(body: str, text: str) -> list[str | None]:
     items: list[str | None] = []
     pos, size = 0, len(body)
     while True:
-        if pos < size and body[pos] == '"':
-            chars = []
-            pos += 1
-            while pos < size and body[pos] != '"':
-                if body[pos] == "\\":
-                    pos += 1
-                if pos < size:
-                    chars.append(body[pos])
-                pos += 1
-            if pos >= size:
-                raise malformed("array", text)
-            items.append("".join(chars))
-            pos += 1
+        match = _ELEMENT.match(body, pos)
+        if match is None:
+            raise malformed("array", text)
+        quoted, bare = match.groups()
+        if quoted is not None:
+            items.append(_UNESCAPE(r"\1", quoted) if "\\" in quoted else quoted)
+        elif bare.startswith("{"):
+            raise _Unreadable  # more than one dimension
         else:
-            end = body.find(",", pos)
-            end = size if end < 0 else end
-            item = body[pos:end]
-            if item.startswith("{"):
-                raise _Unreadable
-            items.append(None if item == "NULL" else item)
-            pos = end
+            items.append(None if bare == "NULL" else bare)
+        pos = match.end()
         if pos >= size:
             return items
         if body[pos] != ",":

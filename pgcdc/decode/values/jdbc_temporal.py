@@ -19,10 +19,13 @@ from pgcdc.decode.values.temporal import (
     MINUS_INFINITY_NS,
     TIMESTAMP,
     TIMETZ,
+    date_converter,
     date_renderer,
     time_precision,
     time_renderer,
+    timestamp_converter,
     timestamp_renderer,
+    timestamptz_converter,
 )
 
 _I64_MIN, _I64_MAX = -(2**63), 2**63 - 1
@@ -38,8 +41,11 @@ _GREGORIAN_START = (1582, 10, 15)
 def date_element(column: ColumnInfo, modes: TypeModes) -> Converter:
     render = date_renderer(modes)
     specials = {"infinity": render(_DATE_INFINITY), "-infinity": render(_DATE_MINUS_INFINITY)}
+    scalar = date_converter(column, modes)
 
     def convert(text: str) -> object:
+        if text[-1:] not in ("C", "y", ""):  # neither BC nor an infinity: as in a date column
+            return scalar(text)
         match = _DATE.fullmatch(text)
         if match is None:
             if text in specials:
@@ -85,12 +91,15 @@ def timetz_element(column: ColumnInfo, modes: TypeModes) -> Converter:
 
 def timestamp_element(column: ColumnInfo, modes: TypeModes) -> Converter:
     render = timestamp_renderer(time_precision(column), modes)
+    scalar = timestamp_converter(column, modes)
     if modes.time_precision_mode == "nanoseconds":
         specials: dict[str, object] = {"infinity": _I64_MAX, "-infinity": _I64_MIN}
     else:
         specials = {"infinity": render(INFINITY_NS), "-infinity": render(MINUS_INFINITY_NS)}
 
     def convert(text: str) -> object:
+        if text[:4] > "1582" and text[4:5] == "-" and text[-1:] != "C":  # Gregorian years: as in a column
+            return scalar(text)
         match = TIMESTAMP.fullmatch(text)
         if match is None or match.group(8) is not None:
             if text in specials:
@@ -107,8 +116,11 @@ def timestamp_element(column: ColumnInfo, modes: TypeModes) -> Converter:
 def timestamptz_element(column: ColumnInfo, modes: TypeModes) -> Converter:
     width = time_precision(column)
     minus_infinity = zoned_timestamp(_TSTZ_MINUS_INFINITY_NS, width)
+    scalar = timestamptz_converter(column, modes)
 
     def convert(text: str) -> object:
+        if text[-1:] != "C" and text != "-infinity":  # not BC: as in a timestamptz column
+            return scalar(text)
         match = TIMESTAMP.fullmatch(text)
         if match is None or match.group(8) is None:
             if text == "infinity":

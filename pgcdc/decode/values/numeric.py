@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal
 
 from pgcdc.decode.modes import TypeModes
 from pgcdc.decode.relation import ColumnInfo
@@ -132,11 +132,15 @@ def money_converter(column: ColumnInfo, modes: TypeModes) -> Converter:
         return _money_text
     if mode == "double":
         return lambda text: java_double(float(_money_text(text)))
-    quantum = Decimal(1).scaleb(-modes.money_fraction_digits)
+    digits = modes.money_fraction_digits
 
     def precise(text: str) -> object:
-        rounded = Decimal(_money_text(text)).quantize(quantum, rounding=ROUND_HALF_UP)
-        return decimal_base64(int(rounded.scaleb(modes.money_fraction_digits)))
+        whole, _, fraction = _money_text(text).partition(".")
+        negative = whole.startswith("-")
+        unscaled = int((whole.lstrip("-") or "0") + fraction[:digits].ljust(digits, "0"))
+        if fraction[digits : digits + 1] >= "5":  # HALF_UP: the first dropped digit decides
+            unscaled += 1
+        return decimal_base64(-unscaled if negative else unscaled)
 
     return precise
 
@@ -152,11 +156,8 @@ def _money_text(text: str) -> str:
     if value and not value[0].isdigit() and value[0] != ".":
         value = value[1:]
     value = value.replace(",", "")
-    try:
-        Decimal(value)
-    except InvalidOperation:
-        raise malformed("money", text) from None
-    if not value or not all(c.isdigit() or c == "." for c in value) or not value.isascii():
+    whole, _, fraction = value.partition(".")
+    if not (whole or fraction) or not (whole + fraction).isdigit() or not value.isascii():
         raise malformed("money", text)
     return "-" + value if negative else value
 
