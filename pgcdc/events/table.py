@@ -135,8 +135,8 @@ def build_table(
         schema = field_schema(info, config.type_modes)
         if convert is None or schema is None:
             warn(
-                f"column {table}.{column.name} has type {info.type_name}, which pgcdc does not support yet; "
-                "it is left out of events"
+                f"column {table}.{column.name} has type {info.type_name}, which Debezium leaves out of events "
+                "too; it is left out (include.unknown.datatypes=true writes a scalar of it as its text's bytes)"
             )
             continue
         columns.append(info)
