@@ -46,8 +46,6 @@ class TcpProxy:
         self._reopen: asyncio.TimerHandle | None = None
         self.connections = 0
         """Connections accepted so far."""
-        self.handshake_failures = 0
-        """TLS handshakes that failed (no or a wrong client certificate, an untrusted server...)."""
 
     @property
     def port(self) -> int:
@@ -68,7 +66,6 @@ class TcpProxy:
         return self._call(self._copy(self._sent))
 
     def start(self) -> TcpProxy:
-        self._loop.set_exception_handler(self._on_loop_error)
         self._thread.start()
         self._call(self._listen())
         return self
@@ -96,12 +93,6 @@ class TcpProxy:
         self.stop()
 
     # --- inside the loop ----------------------------------------------------------------------------------
-
-    def _on_loop_error(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
-        if "handshake" in str(context.get("message", "")).lower():
-            self.handshake_failures += 1
-            return
-        loop.default_exception_handler(context)
 
     def _call(self, coro: Coroutine[Any, Any, _T]) -> _T:
         return asyncio.run_coroutine_threadsafe(coro, self._loop).result(_CALL_TIMEOUT_S)
