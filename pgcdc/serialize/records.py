@@ -7,6 +7,7 @@ Each table's schema JSON is serialized once; per event only the payload is, and 
 from __future__ import annotations
 
 import base64
+import re
 import time
 from dataclasses import dataclass
 
@@ -25,8 +26,22 @@ from pgcdc.serialize.schemas import (
     key_schema,
 )
 
-_dumps = orjson.dumps
 _SUFFIX = b"}"
+
+# Jackson escapes a control character as \u00XX with upper-case hex, orjson with lower-case: same JSON, other
+# bytes. An escape is a backslash preceded by an even number of backslashes (an odd one is an escaped backslash).
+_CONTROL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([0-9a-f]{2})")
+
+
+def _upper_escape(match: re.Match[bytes]) -> bytes:
+    return match.group(1) + b"\\u00" + match.group(2).upper()
+
+
+def _dumps(value: object) -> bytes:
+    data = orjson.dumps(value)
+    if b"\\u00" in data:
+        data = _CONTROL_ESCAPE.sub(_upper_escape, data)
+    return data
 
 
 def _prefix(schema: Schema) -> bytes:
