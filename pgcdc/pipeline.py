@@ -29,7 +29,7 @@ from pgcdc.replication.publication import ensure_publication, promote_tables, pu
 from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
 from pgcdc.replication.stream import ReplicationStream
 from pgcdc.serialize.records import RecordSerializer
-from pgcdc.snapshot.export import SnapshotSlot
+from pgcdc.snapshot.export import ExportedSnapshot, SnapshotSlot
 from pgcdc.snapshot.initial import SnapshotReader
 
 log = logging.getLogger(__name__)
@@ -130,18 +130,15 @@ class Connector:
             added = []
         return SourcePlan(tables=tables, full_snapshot=full, added_tables=added, server_version=version)
 
-    def _snapshot_added(
+    def _copy(
         self,
-        conn: psycopg.Connection[tuple[object, ...]],
-        plan: SourcePlan,
+        tables: list[TableInfo],
         sink: KafkaSink,
         tracker: AckTracker,
-        builder: EventBuilder,
+        then: Callable[[SnapshotSlot, ExportedSnapshot], bool],
     ) -> bool:
-        """Snapshot tables added to a streaming connector, then move them to the main publication.
-
-        They are already published (by the snapshot publication), so no change is missed; the stream's events
-        of theirs that committed before the snapshot are dropped, so none is written twice."""
+        """Copy ``tables`` from a temporary slot's exported snapshot until Kafka holds every row, then call
+        ``then`` while that slot still exists; False when stopped first (the temporary slot goes either way)."""
         config = self._config
         slot = SnapshotSlot(conninfo=config.database.conninfo(), slot=config.slot_name)
         exported = slot.open()
@@ -154,11 +151,9 @@ class Connector:
                 stop=self._stop,
                 warn=self._warn_once,
             )
-            if not reader.run(exported, plan.added_tables) or not self._flush(sink, tracker):
+            if not reader.run(exported, tables) or not self._flush(sink, tracker):
                 return False
-            builder.snapshotted({t.oid: exported.consistent_lsn for t in plan.added_tables})
-            promote_tables(conn, config, plan.added_tables, server_version=plan.server_version)
-            return True
+            return then(slot, exported)
         finally:
             slot.close()
 
@@ -175,32 +170,40 @@ class Connector:
     def _snapshot(
         self,
         conn: psycopg.Connection[tuple[object, ...]],
-        tables: list[TableInfo],
+        plan: SourcePlan,
         sink: KafkaSink,
         tracker: AckTracker,
     ) -> bool:
-        """Copy the tables into Kafka, then create the slot at the snapshot's position; False if stopped first."""
-        config = self._config
-        slot = SnapshotSlot(conninfo=config.database.conninfo(), slot=config.slot_name)
-        exported = slot.open()
-        try:
-            reader = SnapshotReader(
-                config=config,
-                sink=sink,
-                tracker=tracker,
-                progress=self.status.snapshot,
-                stop=self._stop,
-                warn=self._warn_once,
-            )
-            if not reader.run(exported, tables) or not self._flush(sink, tracker):
-                return False
-            if config.snapshot_mode == "initial_only":
+        """Copy every table, then create the slot at the copy's position; False if stopped first."""
+
+        def promote(slot: SnapshotSlot, exported: ExportedSnapshot) -> bool:
+            if self._config.snapshot_mode == "initial_only":
                 log.info("snapshot complete; snapshot.mode=initial_only, so no streaming")
                 return False
             slot.promote(conn)
             return True
-        finally:
-            slot.close()
+
+        return self._copy(plan.tables, sink, tracker, promote)
+
+    def _snapshot_added(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        plan: SourcePlan,
+        sink: KafkaSink,
+        tracker: AckTracker,
+        builder: EventBuilder,
+    ) -> bool:
+        """Snapshot tables added to a streaming connector, then move them to the main publication.
+
+        They are already published (by the snapshot publication), so no change is missed; the stream's events
+        of theirs that committed before the snapshot are dropped, so none is written twice."""
+
+        def move(slot: SnapshotSlot, exported: ExportedSnapshot) -> bool:
+            builder.snapshotted({t.oid: exported.consistent_lsn for t in plan.added_tables})
+            promote_tables(conn, self._config, plan.added_tables, server_version=plan.server_version)
+            return True
+
+        return self._copy(plan.added_tables, sink, tracker, move)
 
     def _describer(
         self, conn: psycopg.Connection[tuple[object, ...]]
@@ -288,7 +291,7 @@ class Connector:
         )
         builder = EventBuilder(config=config, describe=self._describer(conn), tracker=tracker, sink=sink)
         heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None
-        if plan.full_snapshot and not self._snapshot(conn, plan.tables, sink, tracker):
+        if plan.full_snapshot and not self._snapshot(conn, plan, sink, tracker):
             self.status.state = "stopped"
             return
         if plan.added_tables and not self._snapshot_added(conn, plan, sink, tracker, builder):
