@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import platform
+import shlex
 import shutil
 import subprocess
 import sys
@@ -90,11 +91,14 @@ before the duplicate was produced.
 """
 
 
-def write_docs(section: str) -> None:
-    """Keep the page's prose; replace what follows the marker with this run."""
+def write_docs(label: str, section: str) -> None:
+    """Keep the page's prose and other runs; put this run's section in place of the one with its label."""
     text = DOCS.read_text() if DOCS.exists() else "# Reliability\n"
-    head = text.split(RUN_MARKER, 1)[0].rstrip()
-    DOCS.write_text(f"{head}\n\n{RUN_MARKER}\n\n{section}")
+    head, _, runs = text.partition(RUN_MARKER)
+    sections = [f"## {part.strip()}\n" for part in runs.split("\n## ") if part.strip()]
+    sections = [s for s in sections if not s.startswith(f"## {label}\n")]
+    body = "\n".join([*sections, section])
+    DOCS.write_text(f"{head.rstrip()}\n\n{RUN_MARKER}\n\n{body}")
 
 
 def main() -> None:
@@ -130,11 +134,11 @@ def main() -> None:
             report = ChaosRun(options, pg=pg, workdir=workdir).run(lambda line: print(line, flush=True))
     finally:
         shutil.rmtree(base, ignore_errors=True)
-    command = "python -m bench.chaos " + " ".join(sys.argv[1:])
+    command = shlex.join(["python", "-m", "bench.chaos", *sys.argv[1:]])
     section = render(report, label=args.label, command=command.strip(), wall_s=time.monotonic() - started)
     print(section)
     if args.write_docs:
-        write_docs(section)
+        write_docs(args.label, section)
     if not report.verdict.ok:
         print("FAILED:", *report.verdict.examples, sep="\n  ", file=sys.stderr)
         raise SystemExit(1)
