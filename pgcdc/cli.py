@@ -59,12 +59,16 @@ def run_until_stopped(connector: Connector) -> None:
     delay = 1.0
     waiter = threading.Event()
     while not connector.stopping:
+        streamed_before = connector.status.streams_started
         try:
             connector.run()
             return
         except PgcdcError as err:
             if not err.retriable or connector.stopping:
                 raise
+            if connector.status.streams_started > streamed_before:
+                # It recovered and streamed before failing again: a new blip, not the same outage going on.
+                delay = 1.0
             log.warning("%s; retrying in %.0f s", err, delay)
             waiter.wait(delay)
             delay = min(delay * 2, 60.0)

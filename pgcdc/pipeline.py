@@ -57,6 +57,8 @@ class ConnectorStatus:
     """What the connector is doing, for logs, the CLI and the API."""
 
     state: str = "creating"
+    streams_started: int = 0
+    """Times this connector reached streaming: a failure after one starts its retries from the first delay."""
     tables: list[str] = field(default_factory=list)
     events_by_op: dict[str, int] = field(default_factory=dict)
     """Records written per op (c, u, d, t, m; ``tombstone`` for tombstones) since start."""
@@ -299,6 +301,7 @@ class Connector:
             return
         stream.open()
         self.status.state = "available"
+        self.status.streams_started += 1
         log.info(
             "streaming %s from slot %s to Kafka at %s",
             ", ".join(self.status.tables),

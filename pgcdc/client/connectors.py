@@ -18,6 +18,7 @@ from pgcdc.client.api import ApiClient, ApiError
 from pgcdc.client.connector_spec import Update, create_config, generated_name, parse_settings, updated_config
 from pgcdc.client.render import connectors_table, info_lines, settings_table, state_of
 from pgcdc.client.stores import kafka_cluster_id, resolve_url
+from pgcdc.config import mask_secrets
 from pgcdc.errors import PgcdcError
 
 app = typer.Typer(
@@ -282,7 +283,11 @@ def update(
     typer.echo(f"Updated {name}:")
     for key in sorted(set(config) | set(new)):
         if config.get(key) != new.get(key):
-            typer.echo(f"  {key}: {config.get(key, '(unset)')} -> {new.get(key, '(unset)')}")
+            before, after = (
+                mask_secrets({key: config.get(key, "(unset)")}),
+                mask_secrets({key: new.get(key, "(unset)")}),
+            )
+            typer.echo(f"  {key}: {before[key]} -> {after[key]}")
 
 
 @app.command()

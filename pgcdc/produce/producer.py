@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from pgcdc.errors import SinkError
@@ -44,6 +45,16 @@ def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, 
             "log.connection.close": False,
         }
     )
+
+
+def _key_payload(key: bytes | None) -> str:
+    """The key's payload as compact JSON, to name a row in an error: ``{"id":2}``."""
+    if key is None:
+        return "(none)"
+    try:
+        return orjson.dumps(orjson.loads(key).get("payload")).decode()
+    except (orjson.JSONDecodeError, AttributeError):
+        return key[:200].decode("utf-8", "replace")
 
 
 class KafkaSink:
@@ -113,10 +124,14 @@ class KafkaSink:
             except KafkaException as err:
                 error = err.args[0] if err.args else None
                 if isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
-                    raise SinkError(
-                        f"a record for topic {topic} is {len(value or b'')} bytes, over the producer's "
-                        "message.max.bytes: raise it (PGCDC_KAFKA_MESSAGE_MAX_BYTES) and the broker's limit"
-                    ) from err
+                    # The same row would be refused again: stop without confirming it (retrying cannot help).
+                    too_large = SinkError(
+                        f"the record for key {_key_payload(key)} in topic {topic} is {len(value or b'')} bytes, "
+                        "over the producer's message.max.bytes: raise it (PGCDC_KAFKA_MESSAGE_MAX_BYTES) and "
+                        "the broker's limit, then restart; nothing after this row was confirmed"
+                    )
+                    too_large.retriable = False
+                    raise too_large from err
                 raise SinkError(f"cannot produce to {topic}: {error.str() if error else err}") from err
         self._since_poll += 1
         if self._since_poll >= POLL_EVERY:

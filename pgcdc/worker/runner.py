@@ -295,9 +295,9 @@ class ConnectorRunner:
             log.info("connector %s: another worker took the slot first", self.name)
             self._role = "standby"
             return
-        self._fail(failure, version)
+        self._fail(failure, version, streamed=connector.status.streams_started > 0)
 
-    def _fail(self, err: BaseException, version: int) -> None:
+    def _fail(self, err: BaseException, version: int, *, streamed: bool = False) -> None:
         self._role = "failed"
         self._failures += 1
         if isinstance(err, SinkError):
@@ -309,6 +309,9 @@ class ConnectorRunner:
         with self._lock:
             if version != self._config_version:
                 return
+            if streamed:
+                # This attempt streamed before it failed: retries start over from the first delay.
+                self._attempt = 0
             self._attempt += 1
             attempt = self._attempt
         if not retriable:

@@ -9,7 +9,6 @@ import signal
 from pathlib import Path
 
 import psycopg
-import pytest
 
 from tests.chaos.proxy import TcpProxy
 from tests.connector_run import connector_settings, pgcdc_process, unique_prefix, wait_until
@@ -18,12 +17,6 @@ from tests.fix_services import PgServer
 CUTS = 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="pgcdc/cli.py run_until_stopped doubles its retry delay on every failure and never resets it after "
-    "the connector streams again (1, 2, 4 ... 60 s); pgcdc/worker/runner.py keeps _attempt across successful "
-    "runs the same way, so a long-lived connector ends up 60 s down after each blip",
-)
 def test_each_recovered_failure_is_retried_after_the_initial_delay(
     database: str, pg_server: PgServer, kafka_bootstrap: str, tmp_path: Path
 ) -> None:

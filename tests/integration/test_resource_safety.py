@@ -251,18 +251,14 @@ def test_row_over_the_message_size_limit_stops_without_confirming_or_skipping(
 ) -> None:
     log, slot, records = oversized
     assert re.search(
-        r"a record for topic \S+\.public\.docs is \d+ bytes, over the producer's message.max.bytes", log
+        r"the record for key \{\"id\":2\} in topic \S+\.public\.docs is \d+ bytes, over the producer.s message.max.bytes",
+        log,
     )
     assert "PGCDC_KAFKA_MESSAGE_MAX_BYTES" in log, "the error should say which setting to raise"
     assert slot == "held", "the slot was confirmed past a row that never reached Kafka"
     assert ids_in(records) == {1}, "a row after the oversized one was delivered: it was skipped"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7: the size error names the topic but not the row's key; pgcdc/produce/producer.py "
-    "raises SinkError(topic, size) without the key",
-)
 def test_row_over_the_message_size_limit_error_names_the_key(
     oversized: tuple[str, str, list[Record]],
 ) -> None:
@@ -271,11 +267,6 @@ def test_row_over_the_message_size_limit_error_names_the_key(
     assert '"id":2' in error.replace(" ", "") or "id=2" in error, error
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 7: SinkError is retriable, so `pgcdc run` retries the same oversized row forever with "
-    "backoff instead of stopping (policy fail); a record-too-large error should not be retriable",
-)
 def test_row_over_the_message_size_limit_ends_pgcdc_run(oversized: tuple[str, str, list[Record]]) -> None:
     log = oversized[0]
     assert "ALIVE_AFTER_ERROR False" in log, log[-2000:]
