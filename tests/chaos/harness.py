@@ -144,6 +144,8 @@ class MarkerWatch:
                 "enable.auto.commit": False,
                 "reconnect.backoff.max.ms": 500,
                 "log.connection.close": False,
+                # The proxy cuts and refuses it on purpose; librdkafka would print every refused connect.
+                "log_level": 2,
             }
         )
         try:

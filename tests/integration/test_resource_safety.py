@@ -1,11 +1,15 @@
 """Resource safety: a stalled broker neither grows pgcdc's memory nor advances the slot; idle slots keep no WAL
-while other tables and databases churn; a row over the producer's size limit stops the connector unconfirmed.
+while other tables and databases churn; a paused connector reports the WAL it holds; a row over the
+producer's size limit stops the connector unconfirmed.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -24,6 +28,7 @@ from tests.connector_run import (
 )
 from tests.fix_services import PgServer, create_database, drop_database
 from tests.kafka_read import Record, read_topic
+from tests.worker_run import wait_for_state, worker_group
 
 MB = 1024 * 1024
 STALL_S = 60
@@ -282,3 +287,49 @@ def test_row_over_the_message_size_limit_error_names_the_key(
 def test_row_over_the_message_size_limit_ends_pgcdc_run(oversized: tuple[str, str, list[Record]]) -> None:
     log = oversized[0]
     assert "ALIVE_AFTER_ERROR False" in log, log[-2000:]
+
+
+def test_a_paused_connector_reports_its_growing_wal_in_the_api_metrics_and_cli(
+    database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """What exists of WAL reporting. Missing (issue 7): a warning past a configurable threshold."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, pad text)")
+    name = unique_prefix()
+    settings = connector_settings(database, name, **{"table.include.list": "public.items"})
+    with worker_group(kafka_bootstrap, tmp_path, count=1) as (worker,), worker.client() as api:
+        api.post("/connectors", json={"name": name, "config": settings})
+        wait_for_state(api, name, "available")
+        assert api.put(f"/connectors/{name}/pause").status_code == 202
+        wait_for_state(api, name, "paused")
+
+        def retained() -> int:
+            return int(api.get(f"/connectors/{name}/status").json()["pgcdc"].get("wal_retained_bytes") or 0)
+
+        readings = []
+        with psycopg.connect(database, autocommit=True) as conn:
+            for step in range(2):
+                conn.execute(
+                    "INSERT INTO public.items SELECT g, repeat('x', 1000) FROM generate_series(%s::int, %s::int) g",
+                    (step * 10_000 + 1, (step + 1) * 10_000),
+                )
+                floor = (step + 1) * 10 * MB
+                readings.append(
+                    wait_until(
+                        lambda f=floor: (r := retained()) > f and r,
+                        timeout=30,
+                        what=f"more than {floor} bytes retained",
+                    )
+                )
+        metrics = api.get("/metrics").text
+        info = subprocess.run(
+            [sys.executable, "-m", "pgcdc.cli", "connectors", "info", name],
+            env={**os.environ, "PGCDC_URL": worker.url, "COLUMNS": "200"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+    assert readings[1] > readings[0] > 10 * MB
+    series = re.search(rf'pgcdc_connector_wal_retained_bytes{{connector="{name}"}} (\S+)', metrics)
+    assert series is not None and float(series.group(1)) > 20 * MB, metrics
+    assert re.search(r"Lag\W+\d+ MB", info), info
