@@ -86,7 +86,7 @@ class ProxiedBroker:
         proc, self._proc = self._proc, None
         if proc is None or proc.poll() is not None:
             return
-        self.resume_proc(proc)
+        self._resume_proc(proc)
         proc.terminate()
         try:
             proc.wait(_STOP_GRACE_S)
@@ -94,7 +94,7 @@ class ProxiedBroker:
             proc.kill()
             proc.wait()
 
-    def resume_proc(self, proc: subprocess.Popen[bytes]) -> None:
+    def _resume_proc(self, proc: subprocess.Popen[bytes]) -> None:
         if self._paused:
             with contextlib.suppress(ProcessLookupError):
                 os.kill(proc.pid, signal.SIGCONT)
