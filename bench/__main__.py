@@ -167,6 +167,7 @@ def report_from(path: Path) -> Report:
         versions=record["versions"] or "unknown (the run was cut short)",
         load=(tuple(load[0]), tuple(load[1])),
         debezium_skipped=record["debezium_skipped"],
+        note=record.get("note", ""),
     )
 
 
