@@ -26,6 +26,8 @@ RETIRED = ("Streaming: 200,000 narrow rows in 20 transactions (issue: core engin
 CEILING_FOR = {"d": "copy"}
 STREAM_CEILINGS = ("pg_recvlogical", "psycopg2")
 RSS_BAR_MB = 150
+BUSY_LOAD = 1.0
+"""A 1-minute load average above this, before or after the run, marks the figures provisional."""
 
 
 def _num(value: float, digits: int = 0) -> str:
@@ -63,7 +65,17 @@ class Report:
     # ---- Markdown ----
 
     def results(self) -> str:
-        out = [
+        busiest = max(self.load[0][0], self.load[1][0])
+        out = (
+            [
+                f"**Provisional**: measured while other work shared the machine (1-minute load average up to "
+                f"{busiest:.1f} at the start or end of the run); re-run on a quiet machine before quoting them.",
+                "",
+            ]
+            if busiest > BUSY_LOAD
+            else []
+        )
+        out += [
             f"Medians of {self.repeat} run(s) each; the individual runs' events/s are in the last column. "
             "CPU seconds and peak RSS are of the engine's own process only (not PostgreSQL's, not the broker's). "
             "CPU µs per event hardly moves when other work shares the machine; the rates do.",
