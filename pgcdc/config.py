@@ -159,7 +159,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("max.queue.size", "8192", "Events buffered between the stream reader and the producer (count)."),
     Setting(
         "max.queue.size.in.bytes",
-        "67108864",
+        "33554432",
         "Bytes of serialized events the producer may hold unacknowledged; a full buffer pauses reading.",
     ),
     Setting("status.update.interval.ms", "10000", "Milliseconds between position reports to PostgreSQL."),

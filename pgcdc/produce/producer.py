@@ -26,25 +26,29 @@ POLL_EVERY = 512
 
 
 def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, object]:
-    return kafka.config(
-        **{
-            # Idempotence gives acks=all, ordered retries and no duplicates from the producer's own retries.
-            "enable.idempotence": True,
-            "acks": "all",
-            # Kafka's Java clients (and so Kafka Connect) partition by murmur2 of the key: same key, same
-            # partition as Debezium would choose.
-            "partitioner": "murmur2_random",
-            "linger.ms": 20,
-            "batch.num.messages": 10000,
-            "batch.size": 1_000_000,
-            "queue.buffering.max.messages": 100_000,
-            "queue.buffering.max.kbytes": max(1, max_queue_bytes // 1024),
-            # Never give up on a record: a broker outage must pause the connector, not lose or skip events.
-            "message.timeout.ms": 0,
-            # A broker closing an idle connection is routine; the client reconnects on its own.
-            "log.connection.close": False,
-        }
-    )
+    """Tuning defaults, then the user's librdkafka settings (PGCDC_KAFKA_*), then the delivery guarantees,
+    which no setting may weaken."""
+    defaults: dict[str, object] = {
+        # Kafka's Java clients (and so Kafka Connect) partition by murmur2 of the key: same key, same
+        # partition as Debezium would choose.
+        "partitioner": "murmur2_random",
+        # Waiting for a batch bounds latency from below (p50 was 20 ms at 20); 5 ms still batches thousands.
+        "linger.ms": 5,
+        "batch.num.messages": 10000,
+        "batch.size": 1_000_000,
+        "queue.buffering.max.messages": 100_000,
+        "queue.buffering.max.kbytes": max(1, max_queue_bytes // 1024),
+        # A broker closing an idle connection is routine; the client reconnects on its own.
+        "log.connection.close": False,
+    }
+    guarantees: dict[str, object] = {
+        # Idempotence gives acks=all, ordered retries and no duplicates from the producer's own retries.
+        "enable.idempotence": True,
+        "acks": "all",
+        # Never give up on a record: a broker outage must pause the connector, not lose or skip events.
+        "message.timeout.ms": 0,
+    }
+    return {**defaults, **kafka.config(), **guarantees}
 
 
 def _key_payload(key: bytes | None) -> str:
