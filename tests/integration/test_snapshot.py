@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import psycopg
 
@@ -19,6 +21,36 @@ def slot_exists(dsn: str, slot: str) -> bool:
             conn.execute("SELECT 1 FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
             is not None
         )
+
+
+@contextmanager
+def racing_inserts(dsn: str, statement: str, first_id: int, end_id: int) -> Iterator[Callable[[], list[int]]]:
+    """Insert one row per transaction from a thread (ids first_id, first_id + 1, ...) while the block runs:
+    writes racing a snapshot, each of which must reach Kafka exactly once. Yields ``finish``, which stops the
+    writer and returns the ids it committed."""
+    stop = threading.Event()
+    written: list[int] = []
+
+    def write() -> None:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for next_id in range(first_id, end_id):
+                if stop.is_set():
+                    return
+                conn.execute(statement, (next_id,))
+                written.append(next_id)
+
+    thread = threading.Thread(target=write)
+    thread.start()
+
+    def finish() -> list[int]:
+        stop.set()
+        thread.join(30)
+        return written
+
+    try:
+        yield finish
+    finally:
+        finish()
 
 
 def ops_by_id(records: list[Record]) -> dict[int, list[str]]:
@@ -42,38 +74,22 @@ def test_snapshot_then_stream_without_gap_or_overlap_under_concurrent_writes(
         conn.execute("INSERT INTO public.b SELECT generate_series(1, 3)")
     prefix = unique_prefix()
     settings = connector_settings(database, prefix, **{"table.include.list": "public.a,public.b"})
-    stop_writing = threading.Event()
-    written: list[int] = []
-
-    def writer() -> None:
-        # Inserts racing the snapshot: each must appear exactly once, as a snapshot row or as a create.
-        with psycopg.connect(database, autocommit=True) as conn:
-            next_id = 20001
-            while not stop_writing.is_set() and next_id < 40000:
-                conn.execute("INSERT INTO public.a VALUES (%s, 'new')", (next_id,))
-                written.append(next_id)
-                next_id += 1
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        with running_connector(settings, kafka_bootstrap) as connector:
-            stop_writing.set()
-            thread.join(30)
-            records = read_topic(
-                kafka_bootstrap,
-                f"{prefix}.public.a",
-                until=lambda got: (
-                    len(got) >= 20000 + len(written) and len(ops_by_id(got)) >= 20000 + len(written)
-                ),
-                timeout=120,
-            )
-            b_records = read_topic(kafka_bootstrap, f"{prefix}.public.b", until=lambda got: len(got) >= 3)
-            assert connector.status.snapshot["rows_scanned"] >= 20003
-            assert connector.status.snapshot["tables_remaining"] == 0
-    finally:
-        stop_writing.set()
-        thread.join(30)
+    with (
+        racing_inserts(database, "INSERT INTO public.a VALUES (%s, 'new')", 20001, 40000) as finish,
+        running_connector(settings, kafka_bootstrap) as connector,
+    ):
+        written = finish()
+        records = read_topic(
+            kafka_bootstrap,
+            f"{prefix}.public.a",
+            until=lambda got: (
+                len(got) >= 20000 + len(written) and len(ops_by_id(got)) >= 20000 + len(written)
+            ),
+            timeout=120,
+        )
+        b_records = read_topic(kafka_bootstrap, f"{prefix}.public.b", until=lambda got: len(got) >= 3)
+        assert connector.status.snapshot["rows_scanned"] >= 20003
+        assert connector.status.snapshot["tables_remaining"] == 0
     seen = ops_by_id(records)
     assert set(seen) == set(range(1, 20001)) | set(written)
     assert all(len(ops) == 1 for ops in seen.values()), "a row appeared twice: snapshot and stream overlap"
@@ -145,7 +161,8 @@ def test_initial_only_copies_then_stops_and_no_data_skips_the_copy(
 def published(dsn: str, publication: str) -> set[str]:
     with psycopg.connect(dsn, autocommit=True) as conn:
         rows = conn.execute(
-            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s", (publication,)
+            "SELECT schemaname || '.' || tablename FROM pg_publication_tables WHERE pubname = %s",
+            (publication,),
         ).fetchall()
     return {str(r[0]) for r in rows}
 
@@ -162,31 +179,19 @@ def test_table_added_to_a_streaming_connector_is_snapshotted_without_gap_or_over
         conn.execute("INSERT INTO public.a VALUES (1)")
         read_topic(kafka_bootstrap, f"{prefix}.public.a", until=lambda got: len(got) >= 1)
 
-    stop_writing = threading.Event()
-    written: list[int] = []
-
-    def writer() -> None:
-        with psycopg.connect(database, autocommit=True) as conn:
-            next_id = 5001
-            while not stop_writing.is_set() and next_id < 20000:
-                conn.execute("INSERT INTO public.b VALUES (%s)", (next_id,))
-                written.append(next_id)
-                next_id += 1
-
-    thread = threading.Thread(target=writer)
-    thread.start()
-    try:
-        added = {**settings, "table.include.list": "public.a,public.b"}
-        with running_connector(added, kafka_bootstrap):
-            stop_writing.set()
-            thread.join(30)
-            expected = 5000 + len(written)
-            records = read_topic(kafka_bootstrap, f"{prefix}.public.b",
-                                 until=lambda got: len(got) >= expected and len(ops_by_id(got)) >= expected,
-                                 timeout=120)
-    finally:
-        stop_writing.set()
-        thread.join(30)
+    added = {**settings, "table.include.list": "public.a,public.b"}
+    with (
+        racing_inserts(database, "INSERT INTO public.b VALUES (%s)", 5001, 20000) as finish,
+        running_connector(added, kafka_bootstrap),
+    ):
+        written = finish()
+        expected = 5000 + len(written)
+        records = read_topic(
+            kafka_bootstrap,
+            f"{prefix}.public.b",
+            until=lambda got: len(got) >= expected and len(ops_by_id(got)) >= expected,
+            timeout=120,
+        )
     seen = ops_by_id(records)
     assert set(seen) == set(range(1, 5001)) | set(written)
     assert all(len(ops) == 1 for ops in seen.values()), "a row of the added table was written twice"
