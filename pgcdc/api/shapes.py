@@ -34,6 +34,8 @@ def connector_status(snapshot: ConnectorSnapshot, *, now_ms: int, stale_after_ms
     raw_details = status.get("pgcdc")
     details: dict[str, Any] = dict(raw_details) if isinstance(raw_details, dict) else {}
     details["state"] = pgcdc_state
+    # What was asked for, beside what is: a resumed connector reads "paused" until its runner catches up.
+    details["target_state"] = snapshot.target.value
     if "error" in details and details.get("error") is not None and "reason" not in details:
         details["reason"] = details["error"]
     runner = snapshot.runner

@@ -222,7 +222,7 @@ def wait(
             state = state_of(status)
             if state == "available":
                 break
-            if state == "paused":
+            if state == "paused" and pgcdc.get("target_state", "PAUSED") == "PAUSED":
                 raise ApiError(f"connector {name} is paused: resume it with pgcdc connectors resume {name}")
             if state == "failed" and pgcdc.get("retriable") is False:
                 raise ApiError(

@@ -88,6 +88,14 @@ def test_a_status_nobody_renews_becomes_unassigned() -> None:
     assert (new["connector"]["state"], new["pgcdc"]["state"]) == ("UNASSIGNED", "creating")
     paused = connector_status(snapshot(None, TargetState.PAUSED), now_ms=NOW, stale_after_ms=15_000)
     assert paused["connector"]["state"] == "PAUSED"
+    assert paused["pgcdc"]["target_state"] == "PAUSED"
+
+
+def test_a_resumed_connector_shows_its_target_before_its_runner_catches_up() -> None:
+    still_paused = {"state": "PAUSED", "worker_id": "h:1", "pgcdc": {"state": "paused", "updated_ms": NOW}}
+    body = connector_status(snapshot(still_paused), now_ms=NOW, stale_after_ms=15_000)
+    # `pgcdc connectors wait` keeps waiting on this answer and fails only when the target is PAUSED too.
+    assert (body["pgcdc"]["state"], body["pgcdc"]["target_state"]) == ("paused", "STARTED")
 
 
 def test_validate_puts_the_error_on_the_setting_it_names_and_masks_secrets() -> None:
