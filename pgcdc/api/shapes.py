@@ -7,7 +7,7 @@ from typing import Any
 
 from pgcdc.config import SETTINGS, mask_secrets
 from pgcdc.errors import ConfigError
-from pgcdc.worker.records import ConnectState
+from pgcdc.worker.records import ConnectState, TargetState
 from pgcdc.worker.service import ConnectorSnapshot, connect_state_of
 from pgcdc.worker.stored_config import parse_stored
 
@@ -55,6 +55,16 @@ def connector_status(snapshot: ConnectorSnapshot, *, now_ms: int, stale_after_ms
         details["reason"] = (
             f"worker {worker_id} has not reported for {(now_ms - updated) // 1000} s; "
             "waiting for a worker to take the connector"
+        )
+    holder = runner.slot_holder if runner is not None else None
+    resumed = state is ConnectState.PAUSED and snapshot.target is TargetState.STARTED
+    if holder is not None and (state is ConnectState.UNASSIGNED or resumed):
+        # Workers stand by while the slot is read; a process outside the group would keep them there for ever.
+        state = ConnectState.UNASSIGNED
+        details["state"] = "unassigned"
+        details["reason"] = (
+            f"its replication slot is in use by {holder}; a worker of this group takes the slot as soon as it "
+            "is free: stop that process if it is not one of this group's workers"
         )
     if not isinstance(details.get("tables"), list):
         details["tables"] = []

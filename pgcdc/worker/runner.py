@@ -60,6 +60,8 @@ class RunnerView:
     failures: int
     kafka_failures: int
     max_queue_size: int | None
+    slot_holder: str | None
+    """Who reads the slot while this runner stands by (SlotReading.holder)."""
 
 
 class ConnectorRunner:
@@ -193,6 +195,7 @@ class ConnectorRunner:
             failures=self._failures,
             kafka_failures=self._kafka_failures,
             max_queue_size=self._max_queue_size,
+            slot_holder=reading.holder if reading is not None and self._role == "standby" else None,
         )
 
     # --- the runner's thread ------------------------------------------------------------------------------

@@ -16,9 +16,13 @@ log = logging.getLogger(__name__)
 # Seconds to wait for PostgreSQL when connecting: a dead server must not hold the worker's ticker for long.
 CONNECT_TIMEOUT_S = 5
 
+# The holder's application and address come from pg_stat_activity; a role without pg_read_all_stats may see
+# NULL there for other roles' sessions, and then the pid alone names the holder.
 _SLOT_SQL = (
-    "SELECT active_pid, (pg_current_wal_lsn() - confirmed_flush_lsn)::bigint"
-    " FROM pg_replication_slots WHERE slot_name = %s"
+    "SELECT s.active_pid, (pg_current_wal_lsn() - s.confirmed_flush_lsn)::bigint,"
+    " a.application_name, host(a.client_addr)"
+    " FROM pg_replication_slots s LEFT JOIN pg_stat_activity a ON a.pid = s.active_pid"
+    " WHERE s.slot_name = %s"
 )
 
 
@@ -32,6 +36,8 @@ class SlotReading:
     retained_bytes: int | None
     """WAL the slot keeps on the server: pg_current_wal_lsn() - confirmed_flush_lsn."""
     measured_at: float
+    holder: str | None = None
+    """Who reads the slot, for people: ``pid 123 (application 'pg_recvlogical', from 10.0.0.5)``."""
 
 
 class SlotWatch:
@@ -64,12 +70,14 @@ class SlotWatch:
         now = time.monotonic()
         if row is None:
             return SlotReading(exists=False, active_pid=None, retained_bytes=None, measured_at=now)
-        pid, retained = row
+        pid, retained, application, address = row
+        active_pid = pid if isinstance(pid, int) else None
         return SlotReading(
             exists=True,
-            active_pid=pid if isinstance(pid, int) else None,
+            active_pid=active_pid,
             retained_bytes=retained if isinstance(retained, int) else None,
             measured_at=now,
+            holder=_describe_holder(active_pid, application, address),
         )
 
     def _close(self) -> None:
@@ -88,3 +96,14 @@ class SlotWatch:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+def _describe_holder(pid: int | None, application: object, address: object) -> str | None:
+    if pid is None:
+        return None
+    details = []
+    if isinstance(application, str) and application:
+        details.append(f"application {application!r}")
+    if isinstance(address, str) and address:
+        details.append(f"from {address}")
+    return f"pid {pid}" + (f" ({', '.join(details)})" if details else "")

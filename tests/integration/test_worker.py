@@ -7,6 +7,8 @@ import time
 from pathlib import Path
 
 import psycopg
+import psycopg2
+from psycopg2.extras import LogicalReplicationConnection
 
 from tests.connector_run import connector_settings, unique_prefix, wait_until
 from tests.kafka_read import Record, read_topic
@@ -273,3 +275,37 @@ def test_after_restarts_exactly_one_worker_streams_the_connector(
         records = read_topic(kafka_bootstrap, f"{name}.public.items", until=lambda got: len(got) >= 1)
     assert holder[0] in {w.worker_id for w in workers}
     assert ids_on(records) == {1}
+
+
+def test_a_slot_held_outside_the_group_is_named_in_the_status(
+    database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    make_items(database)
+    name = unique_prefix()
+    settings = connector_settings(database, name, **{"table.include.list": "public.items"})
+    slot = settings["slot.name"]
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE PUBLICATION outsider_pub")
+        conn.execute("SELECT pg_create_logical_replication_slot(%s, 'pgoutput')", (slot,))
+    outsider = psycopg2.connect(
+        database, connection_factory=LogicalReplicationConnection, application_name="outsider"
+    )
+    try:
+        outsider.cursor().start_replication(
+            slot_name=slot, options={"proto_version": "1", "publication_names": "outsider_pub"}
+        )
+        wait_until(lambda: slot_active(database, slot), timeout=30, what="the outsider to read the slot")
+        with worker_group(kafka_bootstrap, tmp_path) as workers, workers[0].client() as api:
+            assert api.post("/connectors", json={"name": name, "config": settings}).status_code == 201
+
+            def named_holder() -> dict[str, object] | None:
+                status = api.get(f"/connectors/{name}/status").json()
+                return status if "application 'outsider'" in (status["pgcdc"].get("reason") or "") else None
+
+            status = wait_until(named_holder, timeout=30, what="the status to name the slot's holder")
+            assert status["connector"]["state"] == "UNASSIGNED"  # type: ignore[index]
+            assert "stop that process" in status["pgcdc"]["reason"]  # type: ignore[index]
+            outsider.close()
+            wait_for_state(api, name, "available")
+    finally:
+        outsider.close()
