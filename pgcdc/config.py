@@ -62,6 +62,14 @@ SETTINGS: tuple[Setting, ...] = (
         "Logical decoding plugin; pgoutput is the only one (built into PostgreSQL 10+).",
     ),
     Setting("slot.name", "debezium", "Replication slot; one connector per slot."),
+    Setting(
+        "slot.retained.wal.warn.bytes",
+        "1073741824",
+        "pgcdc's own key. Bytes of WAL the slot may hold on the server (pg_current_wal_lsn() - "
+        "confirmed_flush_lsn) before pgcdc warns: a log line when it crosses, a warning in the status and "
+        "connectors info, and pgcdc_connector_wal_retained_over_threshold=1. A paused or failing connector's "
+        "slot keeps all WAL until the disk fills; 0 turns the warning off. Default 1 GiB. Measured by workers.",
+    ),
     Setting("publication.name", "dbz_publication", "Publication the slot streams."),
     Setting(
         "publication.autocreate.mode",
@@ -279,6 +287,7 @@ class ConnectorConfig:
     database: DatabaseSettings
     topic_prefix: str
     slot_name: str
+    retained_wal_warn_bytes: int
     publication_name: str
     publication_autocreate_mode: str
     table_include: tuple[re.Pattern[str], ...]
@@ -482,6 +491,9 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         database=_database_settings(raw, env),
         topic_prefix=prefix,
         slot_name=get("slot.name"),
+        retained_wal_warn_bytes=_parse_int(
+            "slot.retained.wal.warn.bytes", get("slot.retained.wal.warn.bytes"), minimum=0
+        ),
         publication_name=publication,
         publication_autocreate_mode=_parse_choice(
             "publication.autocreate.mode",

@@ -45,6 +45,16 @@ class WorkerCollector(Collector):
             "WAL the connector's slot keeps on the server (pg_current_wal_lsn() - confirmed_flush_lsn).",
             labels=["connector"],
         )
+        wal_warn = GaugeMetricFamily(
+            "pgcdc_connector_wal_retained_warn_bytes",
+            "slot.retained.wal.warn.bytes: retained WAL past which pgcdc warns (0: never).",
+            labels=["connector"],
+        )
+        wal_over = GaugeMetricFamily(
+            "pgcdc_connector_wal_retained_over_threshold",
+            "1 while the slot's retained WAL is over slot.retained.wal.warn.bytes (alert on it).",
+            labels=["connector"],
+        )
         failures = CounterMetricFamily(
             "pgcdc_connector_failures",
             "Failed attempts to run the connector on this worker.",
@@ -61,10 +71,14 @@ class WorkerCollector(Collector):
         for name, view in sorted(views.items()):
             if view.wal_retained_bytes is not None:
                 wal.add_metric([name], float(view.wal_retained_bytes))
+                wal_warn.add_metric([name], float(view.wal_warn_bytes))
+                wal_over.add_metric([name], 1.0 if view.wal_warning is not None else 0.0)
             failures.add_metric([name], float(view.failures))
             kafka_errors.add_metric([name], float(view.kafka_failures))
             running.add_metric([name], 1.0 if view.role == "running" else 0.0)
         yield wal
+        yield wal_warn
+        yield wal_over
         yield failures
         yield kafka_errors
         yield running

@@ -65,6 +65,14 @@ class PgcdcStatus(BaseModel):
         default=None,
         description="WAL the slot keeps on the server: pg_current_wal_lsn() - confirmed_flush_lsn.",
     )
+    wal_retained_warn_bytes: int | None = Field(
+        default=None,
+        description="slot.retained.wal.warn.bytes: retained WAL past which pgcdc warns (0: never).",
+    )
+    wal_retained_warning: str | None = Field(
+        default=None,
+        description="Set while wal_retained_bytes is over wal_retained_warn_bytes: what it means, what to do.",
+    )
     updated_ms: int | None = Field(
         default=None, description="When the worker running it last reported (epoch ms)."
     )

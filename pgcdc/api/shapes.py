@@ -42,6 +42,8 @@ def connector_status(snapshot: ConnectorSnapshot, *, now_ms: int, stale_after_ms
     if runner is not None and runner.wal_retained_bytes is not None:
         # Measured by this worker moments ago: fresher than the status record, and there for paused ones too.
         details["wal_retained_bytes"] = runner.wal_retained_bytes
+        details["wal_retained_warn_bytes"] = runner.wal_warn_bytes
+        details["wal_retained_warning"] = runner.wal_warning
     if runner is not None and runner.role == "running" and runner.status is not None:
         # This worker runs it: its counters are live.
         for key in ("tables", "events_by_op", "confirmed_lsn", "last_event_commit_ms"):

@@ -23,6 +23,12 @@ def format_lag(wal_bytes: object) -> str:
     return f"{wal_bytes / (1024 * MB):.1f} GB"
 
 
+def lag_cell(pgcdc: Mapping[str, Any]) -> str:
+    """The list's Lag column: the size, marked when it is over the warning threshold."""
+    lag = format_lag(pgcdc.get("wal_retained_bytes"))
+    return f"{lag} (over warning)" if pgcdc.get("wal_retained_warning") else lag
+
+
 def format_ms(ms: object) -> str:
     if not isinstance(ms, int):
         return "unknown"
@@ -64,6 +70,8 @@ def info_lines(name: str, config: Mapping[str, str], status: Mapping[str, Any]) 
     if reason:
         lines.append(("Reason", str(reason)))
     lines.append(("Lag", format_lag(pgcdc.get("wal_retained_bytes"))))
+    if pgcdc.get("wal_retained_warning"):
+        lines.append(("Warning", str(pgcdc["wal_retained_warning"])))
     if pgcdc.get("ms_behind_source") is not None:
         lines.append(("Behind Source", format_ms(pgcdc.get("ms_behind_source"))))
     worker = status.get("connector", {}).get("worker_id")
@@ -97,7 +105,7 @@ def connectors_table(expanded: Mapping[str, Mapping[str, Any]]) -> Table:
             name,
             state_of(status),
             ", ".join(tables_of(config, status)),
-            format_lag((status.get("pgcdc") or {}).get("wal_retained_bytes")),
+            lag_cell(status.get("pgcdc") or {}),
             str(status.get("connector", {}).get("worker_id") or "-"),
         )
     return table

@@ -29,6 +29,7 @@ from pgcdc.worker.records import ConnectState, TargetState
 from pgcdc.worker.settings import WorkerSettings
 from pgcdc.worker.slot_watch import SlotReading, SlotWatch
 from pgcdc.worker.stored_config import parse_stored
+from pgcdc.worker.wal_alarm import RetainedWalAlarm
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +57,10 @@ class RunnerView:
     status: Mapping[str, Any] | None
     """The running connector's ConnectorStatus as a dict (only on the worker that runs it)."""
     wal_retained_bytes: int | None
+    wal_warn_bytes: int
+    """slot.retained.wal.warn.bytes as this runner last read it; 0 when the warning is off."""
+    wal_warning: str | None
+    """Why the retained WAL is a problem, while it is over ``wal_warn_bytes``."""
     ms_behind_source: int | None
     failures: int
     kafka_failures: int
@@ -97,6 +102,7 @@ class ConnectorRunner:
         self._watch_lock = threading.Lock()
         self._watch_config = ""
         self._reading: SlotReading | None = None
+        self._wal_alarm = RetainedWalAlarm(connector=name)
         self._failures = 0
         self._kafka_failures = 0
         self._attempt = 0
@@ -191,6 +197,8 @@ class ConnectorRunner:
             role=self._role,
             status=status,
             wal_retained_bytes=reading.retained_bytes if reading is not None else None,
+            wal_warn_bytes=self._wal_alarm.threshold,
+            wal_warning=self._wal_alarm.warning(reading.retained_bytes) if reading is not None else None,
             ms_behind_source=self._ms_behind if connector is not None else None,
             failures=self._failures,
             kafka_failures=self._kafka_failures,
@@ -254,6 +262,9 @@ class ConnectorRunner:
         except SourceError as err:
             log.debug("connector %s: %s", self.name, err)
             return None
+        self._wal_alarm.update(
+            retained=self._reading.retained_bytes, threshold=config.retained_wal_warn_bytes
+        )
         return self._reading
 
     def _attempt_once(self) -> None:
@@ -355,6 +366,10 @@ class ConnectorRunner:
         details["state"] = pgcdc_state
         reading = self._reading
         details["wal_retained_bytes"] = reading.retained_bytes if reading is not None else None
+        details["wal_retained_warn_bytes"] = self._wal_alarm.threshold
+        details["wal_retained_warning"] = (
+            self._wal_alarm.warning(reading.retained_bytes) if reading is not None else None
+        )
         details["updated_ms"] = int(time.time() * 1000)
         self._published_state = pgcdc_state
         self._published_at = time.monotonic()

@@ -1,6 +1,6 @@
 """Resource safety: a stalled broker neither grows pgcdc's memory nor advances the slot; idle slots keep no WAL
-while other tables and databases churn; a paused connector reports the WAL it holds; a row over the
-producer's size limit stops the connector unconfirmed.
+while other tables and databases churn; a paused connector reports the WAL it holds and warns past a threshold;
+a row over the producer's size limit stops the connector unconfirmed.
 """
 
 from __future__ import annotations
@@ -289,47 +289,103 @@ def test_row_over_the_message_size_limit_ends_pgcdc_run(oversized: tuple[str, st
     assert "ALIVE_AFTER_ERROR False" in log, log[-2000:]
 
 
-def test_a_paused_connector_reports_its_growing_wal_in_the_api_metrics_and_cli(
+def _connectors_info(url: str, name: str) -> str:
+    return subprocess.run(
+        [sys.executable, "-m", "pgcdc.cli", "connectors", "info", name],
+        env={**os.environ, "PGCDC_URL": url, "COLUMNS": "400"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+
+
+def test_a_paused_connector_reports_its_growing_wal_and_warns_past_the_threshold(
     database: str, kafka_bootstrap: str, tmp_path: Path
 ) -> None:
-    """What exists of WAL reporting. Missing (issue 7): a warning past a configurable threshold."""
+    """A paused connector's slot holds the WAL another (uncaptured) table churns: the status, metrics and
+    connectors info show it, and past slot.retained.wal.warn.bytes the worker warns once, until it is back."""
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, pad text)")
+        conn.execute("CREATE TABLE public.churn (id int PRIMARY KEY, pad text)")
     name = unique_prefix()
-    settings = connector_settings(database, name, **{"table.include.list": "public.items"})
+    threshold = 25 * MB
+    settings = connector_settings(
+        database,
+        name,
+        **{"table.include.list": "public.items", "slot.retained.wal.warn.bytes": str(threshold)},
+    )
     with worker_group(kafka_bootstrap, tmp_path, count=1) as (worker,), worker.client() as api:
         api.post("/connectors", json={"name": name, "config": settings})
         wait_for_state(api, name, "available")
         assert api.put(f"/connectors/{name}/pause").status_code == 202
         wait_for_state(api, name, "paused")
 
+        def details() -> dict[str, object]:
+            return dict(api.get(f"/connectors/{name}/status").json()["pgcdc"])
+
         def retained() -> int:
-            return int(api.get(f"/connectors/{name}/status").json()["pgcdc"].get("wal_retained_bytes") or 0)
+            return int(details().get("wal_retained_bytes") or 0)  # type: ignore[call-overload]
+
+        def over_flag() -> float:
+            found = re.search(
+                rf'pgcdc_connector_wal_retained_over_threshold{{connector="{name}"}} (\S+)',
+                api.get("/metrics").text,
+            )
+            assert found is not None
+            return float(found.group(1))
 
         readings = []
         with psycopg.connect(database, autocommit=True) as conn:
-            for step in range(2):
+
+            def churn(step: int) -> None:
                 conn.execute(
-                    "INSERT INTO public.items SELECT g, repeat('x', 1000) FROM generate_series(%s::int, %s::int) g",
+                    "INSERT INTO public.churn SELECT g, repeat('x', 1000) FROM generate_series(%s::int, %s::int) g",
                     (step * 10_000 + 1, (step + 1) * 10_000),
                 )
-                floor = (step + 1) * 10 * MB
-                readings.append(
-                    wait_until(
-                        lambda f=floor: (r := retained()) > f and r,
-                        timeout=30,
-                        what=f"more than {floor} bytes retained",
-                    )
-                )
-        metrics = api.get("/metrics").text
-        info = subprocess.run(
-            [sys.executable, "-m", "pgcdc.cli", "connectors", "info", name],
-            env={**os.environ, "PGCDC_URL": worker.url, "COLUMNS": "200"},
-            capture_output=True,
-            text=True,
+
+            churn(0)
+            readings.append(wait_until(lambda: (r := retained()) > 10 * MB and r, timeout=30, what="10 MB"))
+            below = details()
+            assert below["wal_retained_warn_bytes"] == threshold
+            assert below.get("wal_retained_warning") is None, below
+            assert over_flag() == 0.0
+            step = 1
+            while retained() <= threshold:
+                churn(step)
+                step += 1
+                readings.append(retained())
+            over = wait_until(
+                lambda: (d := details()).get("wal_retained_warning") and d, timeout=30, what="warning"
+            )
+            assert "slot.retained.wal.warn.bytes=25.0 MiB" in str(over["wal_retained_warning"]), over
+            assert over_flag() == 1.0
+            metrics = api.get("/metrics").text
+            info = _connectors_info(worker.url, name)
+            # More readings past the threshold must not repeat the log line: churn again and wait for the
+            # worker to measure the growth.
+            churn(step)
+            crossed = retained()
+            wait_until(lambda: retained() > crossed + 5 * MB, timeout=30, what="a later reading")
+            warned = worker.log().count("slot.retained.wal.warn.bytes=25.0 MiB")
+
+        assert api.put(f"/connectors/{name}/resume").status_code == 202
+        wait_for_state(api, name, "available")
+        cleared = wait_until(
+            lambda: (d := details()).get("wal_retained_warning") is None and d,
             timeout=60,
-        ).stdout
-    assert readings[1] > readings[0] > 10 * MB
+            what="the warning cleared",
+        )
+        assert over_flag() == 0.0
+        back_under = "back under slot.retained.wal.warn.bytes" in worker.log()
+    assert readings[-1] > readings[0] > 10 * MB
     series = re.search(rf'pgcdc_connector_wal_retained_bytes{{connector="{name}"}} (\S+)', metrics)
-    assert series is not None and float(series.group(1)) > 20 * MB, metrics
+    assert series is not None and float(series.group(1)) > threshold, metrics
+    warn_series = re.search(rf'pgcdc_connector_wal_retained_warn_bytes{{connector="{name}"}} (\S+)', metrics)
+    assert warn_series is not None and float(warn_series.group(1)) == threshold, metrics
     assert re.search(r"Lag\W+\d+ MB", info), info
+    assert re.search(r"Warning\W+its replication slot holds [\d.]+ MiB of WAL, over slot.retained", info), (
+        info
+    )
+    assert warned == 1, f"the warning was logged {warned} times"
+    assert back_under
+    assert int(cleared["wal_retained_bytes"]) < threshold  # type: ignore[call-overload]
