@@ -53,6 +53,24 @@ SETTINGS: tuple[Setting, ...] = (
         "libpq sslmode: disable, allow, prefer, require, verify-ca, verify-full.",
     ),
     Setting(
+        "database.sslrootcert",
+        None,
+        "File of the CA certificate(s) that verify the server (libpq sslrootcert; PEM); with "
+        "sslmode=verify-ca or verify-full; system: the operating system's CAs. Unset: libpq's $PGSSLROOTCERT "
+        "or ~/.postgresql/root.crt.",
+    ),
+    Setting(
+        "database.sslcert",
+        None,
+        "File of the client certificate (libpq sslcert; PEM), for certificate authentication.",
+    ),
+    Setting("database.sslkey", None, "File of the client certificate's private key (libpq sslkey; PEM)."),
+    Setting(
+        "database.sslpassword",
+        None,
+        "Password of an encrypted database.sslkey (libpq sslpassword); a secret, never logged or returned.",
+    ),
+    Setting(
         "database.url", None, "postgres:// URL instead of the five database.* keys (also $DATABASE_URL)."
     ),
     Setting("topic.prefix", None, "Required. Topic names start with it: <prefix>.<schema>.<table>."),
@@ -257,6 +275,10 @@ class DatabaseSettings:
     password: str | None = field(repr=False)
     dbname: str
     sslmode: str
+    sslrootcert: str | None = None
+    sslcert: str | None = None
+    sslkey: str | None = None
+    sslpassword: str | None = field(default=None, repr=False)
 
     def conninfo(self, **extra: str) -> str:
         from psycopg.conninfo import make_conninfo
@@ -271,6 +293,10 @@ class DatabaseSettings:
         }
         if self.password is not None:
             params["password"] = self.password
+        for name in _TLS_PARAMETERS:
+            value = getattr(self, name)
+            if value is not None:
+                params[name] = value
         params.update(extra)
         return make_conninfo("", **params)
 
@@ -347,6 +373,24 @@ class ConnectorConfig:
         return None
 
 
+# libpq's TLS parameters that Debezium exposes as database.<name>; all but sslpassword name files.
+_TLS_PARAMETERS = ("sslrootcert", "sslcert", "sslkey", "sslpassword")
+_TLS_FILES = ("sslrootcert", "sslcert", "sslkey")
+
+
+def _check_readable(key: str, path: str) -> str:
+    """The path of a file libpq will read; a missing or unreadable one is named now, not as a TLS failure."""
+    try:
+        with open(path, "rb"):
+            pass
+    except OSError as err:
+        raise ConfigError(
+            f"{key}={path}: cannot read the file ({err.strerror}): fix the path or the file's permissions "
+            "(it is read by the process that connects to PostgreSQL)"
+        ) from None
+    return path
+
+
 SECRET_KEY = re.compile(r"(password|secret|token|credential|\.key$|sasl\.jaas\.config|database\.url$)", re.I)
 
 
@@ -382,8 +426,9 @@ def _database_settings(raw: Mapping[str, str], env: Mapping[str, str]) -> Databa
             }
         )
         query = dict(p.split("=", 1) for p in parts.query.split("&") if "=" in p)
-        if "sslmode" in query:
-            values["database.sslmode"] = query["sslmode"]
+        for name in ("sslmode", *_TLS_PARAMETERS):
+            if name in query:
+                values[f"database.{name}"] = unquote(query[name])
     values.update({k: v for k, v in raw.items() if k.startswith("database.") and k != "database.url"})
     missing = [k for k in ("database.user", "database.dbname") if not values.get(k)]
     if missing:
@@ -393,6 +438,11 @@ def _database_settings(raw: Mapping[str, str], env: Mapping[str, str]) -> Databa
         values["database.sslmode"] or "prefer",
         ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"),
     )
+    tls = {name: values.get(f"database.{name}") or None for name in _TLS_PARAMETERS}
+    for name in _TLS_FILES:
+        # sslrootcert=system is libpq's (16+) word for the operating system's trusted CAs, not a file.
+        if tls[name] is not None and not (name == "sslrootcert" and tls[name] == "system"):
+            _check_readable(f"database.{name}", tls[name] or "")
     return DatabaseSettings(
         host=values["database.hostname"] or "localhost",
         port=_parse_int("database.port", values["database.port"] or "5432", minimum=1),
@@ -400,6 +450,7 @@ def _database_settings(raw: Mapping[str, str], env: Mapping[str, str]) -> Databa
         password=values.get("database.password"),
         dbname=values["database.dbname"] or "",
         sslmode=sslmode,
+        **tls,
     )
 
 

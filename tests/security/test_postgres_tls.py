@@ -1,11 +1,14 @@
 """A PostgreSQL that accepts only TLS (``ssl=on``, ``hostssl`` in pg_hba.conf, certificates the test makes):
-``database.sslmode`` is honoured on every connection pgcdc opens, the replication one included.
+``database.sslmode`` and ``database.sslrootcert`` are honoured on every connection pgcdc opens, the replication
+one included; a role that must log in with a client certificate does so with ``database.sslcert``,
+``database.sslkey`` (encrypted) and ``database.sslpassword``.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -24,8 +27,14 @@ from tests.security.certs import Certificates, make_certificates
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 
-HBA = """\
+# Its CN: PostgreSQL's cert authentication logs in the role the certificate names.
+CERT_ROLE = "pgcdc-client"
+KEY_PASSWORD = "key-pass-3c9a"
+
+HBA = f"""\
 local all all trust
+hostssl all {CERT_ROLE} 127.0.0.1/32 cert
+hostssl replication {CERT_ROLE} 127.0.0.1/32 cert
 hostssl all all 127.0.0.1/32 trust
 hostssl replication all 127.0.0.1/32 trust
 hostnossl all all 127.0.0.1/32 reject
@@ -52,6 +61,7 @@ def tls_postgres() -> Iterator[tuple[EmbeddedPostgres, Certificates]]:
             "ssl": "on",
             "ssl_cert_file": str(certificates.server.cert),
             "ssl_key_file": str(certificates.server.key),
+            "ssl_ca_file": str(certificates.ca.cert),
             "hba_file": str(config / "pg_hba.conf"),
         },
     )
@@ -59,6 +69,7 @@ def tls_postgres() -> Iterator[tuple[EmbeddedPostgres, Certificates]]:
         pg.start()
         with psycopg.connect(pg.dsn(), autocommit=True) as conn:
             conn.execute("CREATE TABLE public.users (id int PRIMARY KEY, name text)")
+            conn.execute(f'CREATE ROLE "{CERT_ROLE}" LOGIN REPLICATION SUPERUSER')
         yield pg, certificates
     finally:
         pg.cleanup()
@@ -90,42 +101,104 @@ def test_sslmode_disable_gets_the_servers_refusal(
         connector.run()
 
 
+@pytest.fixture
+def no_default_ca(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Neither $PGSSLROOTCERT nor ~/.postgresql/root.crt: only database.sslrootcert can name the CA."""
+    monkeypatch.delenv("PGSSLROOTCERT", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))
+
+
+def tls_connections(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[object, ...]]:
+    """(backend type, ssl, client certificate's DN) of every connection pgcdc has open."""
+    return conn.execute(
+        "SELECT a.backend_type, s.ssl, s.client_dn FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)"
+        " WHERE a.application_name = 'pgcdc'"
+    ).fetchall()
+
+
 @pytest.mark.parametrize("sslmode", ["require", "verify-full"])
+@pytest.mark.usefixtures("no_default_ca")
 def test_every_connection_of_the_connector_uses_tls(
-    tls_postgres: tuple[EmbeddedPostgres, Certificates],
-    kafka_bootstrap: str,
-    sslmode: str,
-    monkeypatch: pytest.MonkeyPatch,
+    tls_postgres: tuple[EmbeddedPostgres, Certificates], kafka_bootstrap: str, sslmode: str
 ) -> None:
     pg, certificates = tls_postgres
-    # libpq reads the CA for verify-full from PGSSLROOTCERT: pgcdc has no setting for it (Debezium's
-    # database.sslrootcert is not implemented).
-    monkeypatch.setenv("PGSSLROOTCERT", str(certificates.ca.cert))
     prefix = unique_prefix()
-    settings = connector_settings(
-        pg.dsn(), prefix, **{"table.include.list": "public.users", "database.sslmode": sslmode}
-    )
+    tls = {"database.sslmode": sslmode}
+    if sslmode == "verify-full":
+        tls["database.sslrootcert"] = str(certificates.ca.cert)
+    settings = connector_settings(pg.dsn(), prefix, **{"table.include.list": "public.users", **tls})
     with running_connector(settings, kafka_bootstrap), psycopg.connect(pg.dsn(), autocommit=True) as conn:
         conn.execute("INSERT INTO public.users VALUES (%s, 'tls') ON CONFLICT DO NOTHING", (len(sslmode),))
         read_topic(kafka_bootstrap, f"{prefix}.public.users", until=lambda got: len(got) >= 1)
-        rows = conn.execute(
-            "SELECT a.backend_type, s.ssl FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid)"
-            " WHERE a.application_name = 'pgcdc'"
-        ).fetchall()
-    assert ("walsender", True) in rows, rows
-    assert all(ssl for _, ssl in rows), f"a connection of pgcdc without TLS: {rows}"
+        rows = tls_connections(conn)
+    assert ("walsender", True, None) in rows, rows
+    assert all(ssl for _, ssl, _ in rows), f"a connection of pgcdc without TLS: {rows}"
 
 
+@pytest.mark.usefixtures("no_default_ca")
 def test_verify_full_refuses_a_server_certificate_from_an_untrusted_ca(
-    tls_postgres: tuple[EmbeddedPostgres, Certificates], kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+    tls_postgres: tuple[EmbeddedPostgres, Certificates], kafka_bootstrap: str
 ) -> None:
     pg, certificates = tls_postgres
-    monkeypatch.setenv("PGSSLROOTCERT", str(certificates.other_ca.cert))
     settings = connector_settings(
-        pg.dsn(), unique_prefix(), **{"table.include.list": "public.users", "database.sslmode": "verify-full"}
+        pg.dsn(),
+        unique_prefix(),
+        **{
+            "table.include.list": "public.users",
+            "database.sslmode": "verify-full",
+            "database.sslrootcert": str(certificates.other_ca.cert),
+        },
     )
     connector = Connector(
         config=parse_config(settings, env={}), kafka=kafka_settings(kafka_bootstrap, env={})
     )
     with pytest.raises(SourceError, match=r"cannot connect to PostgreSQL.*certificate verify failed"):
+        connector.run()
+
+
+@pytest.fixture
+def encrypted_client_key(tls_postgres: tuple[EmbeddedPostgres, Certificates], tmp_path: Path) -> Path:
+    """The client certificate's key, encrypted with KEY_PASSWORD (libpq wants it private: 0600)."""
+    _, certificates = tls_postgres
+    key = tmp_path / "client-encrypted.key"
+    subprocess.run(
+        ["openssl", "pkey", "-in", str(certificates.client.key), "-aes256", "-passout",
+         f"pass:{KEY_PASSWORD}", "-out", str(key)],
+        check=True, capture_output=True, timeout=60,
+    )  # fmt: skip
+    key.chmod(0o600)
+    return key
+
+
+@pytest.mark.usefixtures("no_default_ca")
+def test_a_client_certificate_logs_in_every_connection(
+    tls_postgres: tuple[EmbeddedPostgres, Certificates], kafka_bootstrap: str, encrypted_client_key: Path
+) -> None:
+    """pg_hba.conf lets the role in only with a certificate the CA signed: verify-full both ways."""
+    pg, certificates = tls_postgres
+    with pytest.raises(psycopg.OperationalError, match="certificate"):
+        psycopg.connect(pg.dsn().replace("postgres@", f"{CERT_ROLE}@") + "?sslmode=require").close()
+    prefix = unique_prefix()
+    settings = connector_settings(
+        pg.dsn(),
+        prefix,
+        **{
+            "table.include.list": "public.users",
+            "database.user": CERT_ROLE,
+            "database.sslmode": "verify-full",
+            "database.sslrootcert": str(certificates.ca.cert),
+            "database.sslcert": str(certificates.client.cert),
+            "database.sslkey": str(encrypted_client_key),
+            "database.sslpassword": KEY_PASSWORD,
+        },
+    )
+    with running_connector(settings, kafka_bootstrap), psycopg.connect(pg.dsn(), autocommit=True) as conn:
+        conn.execute("INSERT INTO public.users VALUES (100, 'cert') ON CONFLICT DO NOTHING")
+        read_topic(kafka_bootstrap, f"{prefix}.public.users", until=lambda got: len(got) >= 1)
+        rows = tls_connections(conn)
+    assert ("walsender", True, f"/CN={CERT_ROLE}") in rows, rows
+    assert all(dn == f"/CN={CERT_ROLE}" for _, _, dn in rows), rows
+    wrong = parse_config({**settings, "database.sslpassword": "not-the-password"}, env={})
+    connector = Connector(config=wrong, kafka=kafka_settings(kafka_bootstrap, env={}))
+    with pytest.raises(SourceError, match=r"cannot connect to PostgreSQL.*(decrypt|key)"):
         connector.run()

@@ -1,6 +1,6 @@
 """A recognizable password goes in through every door (``pgcdc run``, the worker's REST API, the CLI), in
-``database.password`` and inside ``database.url``, on success and failure paths, with debug logging; then every
-log line, API response and CLI output is searched for it. It must be nowhere.
+``database.password``, ``database.sslpassword`` and inside ``database.url``, on success and failure paths, with
+debug logging; then every log line, API response and CLI output is searched for it. It must be nowhere.
 
 PostgreSQL here trusts local connections, so the password is never checked and can be anything.
 """
@@ -110,6 +110,7 @@ def test_pgcdc_run_never_prints_the_password(database: str, kafka_bootstrap: str
             "database.port": "1",
             "database.user": "postgres",
             "database.password": PASSWORD,
+            "database.sslpassword": PASSWORD,
             "database.dbname": "nowhere",
             "table.include.list": "public.users",
         }
@@ -153,6 +154,7 @@ def test_worker_api_and_cli_never_show_the_password(
             split: {
                 **connector_settings(database, split, **{"table.include.list": "public.users"}),
                 "database.password": PASSWORD,
+                "database.sslpassword": PASSWORD,
             },
             failing: connector_settings(unreachable_url(), failing, **{"table.include.list": "public.users"}),
         }
