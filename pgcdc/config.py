@@ -152,6 +152,24 @@ SETTINGS: tuple[Setting, ...] = (
         "10000",
         "Rows per chunk a snapshot connection reads before handing them to the producer (count).",
     ),
+    Setting(
+        "signal.data.collection",
+        None,
+        "schema.table of Debezium's signal table (columns id, type, data): rows inserted there run ad-hoc "
+        "incremental snapshots (execute-snapshot, stop-snapshot). pgcdc adds it to the publication and writes "
+        "its rows to its topic as Debezium does.",
+    ),
+    Setting(
+        "signal.enabled.channels",
+        "source",
+        "Where signals are read from; source (the signal table) is the only channel pgcdc provides.",
+    ),
+    Setting(
+        "incremental.snapshot.chunk.size",
+        "1024",
+        "Rows an incremental snapshot reads per chunk, by primary key, between two watermarks (count); "
+        "the stream waits while a chunk is read.",
+    ),
     Setting("heartbeat.interval.ms", "0", "Milliseconds between heartbeat records; 0 turns heartbeats off."),
     Setting("topic.heartbeat.prefix", "__debezium-heartbeat", "Heartbeats go to <this>.<topic.prefix>."),
     Setting("topic.creation.default.partitions", "1", "Partitions of topics pgcdc creates."),
@@ -329,6 +347,9 @@ class ConnectorConfig:
     snapshot_mode: str
     snapshot_max_threads: int
     snapshot_fetch_size: int
+    signal_table: tuple[str, str] | None
+    """(schema, table) of the signal table when the source channel is enabled, else None."""
+    incremental_chunk_size: int
     heartbeat_interval_ms: int
     heartbeat_topic_prefix: str
     topic_partitions: int
@@ -358,6 +379,9 @@ class ConnectorConfig:
         if self.column_include and not any(p.fullmatch(qualified) for p in self.column_include):
             return False
         return not any(p.fullmatch(qualified) for p in self.column_exclude)
+
+    def is_signal_table(self, schema: str, table: str) -> bool:
+        return self.signal_table == (schema, table)
 
     def captures_message(self, prefix: str) -> bool:
         if self.message_prefix_include and not any(p.fullmatch(prefix) for p in self.message_prefix_include):
@@ -452,6 +476,34 @@ def _database_settings(raw: Mapping[str, str], env: Mapping[str, str]) -> Databa
         sslmode=sslmode,
         **tls,
     )
+
+
+SIGNAL_CHANNELS = ("source", "kafka", "file", "jmx")
+
+
+def _signal_table(collection: str | None, channels_text: str) -> tuple[str, str] | None:
+    """The signal table, when signals are read from it; refuses channels pgcdc does not provide."""
+    channels = {c.lower() for c in _split_list(channels_text)}
+    unknown = channels - set(SIGNAL_CHANNELS)
+    if unknown:
+        raise ConfigError(
+            f"signal.enabled.channels: unknown {', '.join(sorted(unknown))}; Debezium's channels are "
+            f"{', '.join(SIGNAL_CHANNELS)}"
+        )
+    missing = sorted(channels - {"source"})
+    if missing:
+        raise ConfigError(
+            f"signal.enabled.channels: {', '.join(missing)} is not provided by pgcdc yet: use source (the "
+            "signal table named by signal.data.collection)"
+        )
+    if not collection or "source" not in channels:
+        return None
+    schema, dot, table = collection.strip().partition(".")
+    if not dot or not schema or not table or "." in table:
+        raise ConfigError(
+            f"signal.data.collection={collection!r} is not schema.table (example: public.debezium_signal)"
+        )
+    return schema, table
 
 
 def _check_keys(raw: Mapping[str, str]) -> None:
@@ -570,6 +622,10 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         snapshot_mode="no_data" if snapshot_mode == "never" else snapshot_mode,
         snapshot_max_threads=_parse_int("snapshot.max.threads", get("snapshot.max.threads"), minimum=1),
         snapshot_fetch_size=_parse_int("snapshot.fetch.size", get("snapshot.fetch.size"), minimum=1),
+        signal_table=_signal_table(raw.get("signal.data.collection"), get("signal.enabled.channels")),
+        incremental_chunk_size=_parse_int(
+            "incremental.snapshot.chunk.size", get("incremental.snapshot.chunk.size"), minimum=1
+        ),
         heartbeat_interval_ms=_parse_int("heartbeat.interval.ms", get("heartbeat.interval.ms"), minimum=0),
         heartbeat_topic_prefix=get("topic.heartbeat.prefix"),
         topic_partitions=_parse_int(

@@ -6,6 +6,7 @@
     │   ├── SourceSetupError    server or role not usable for CDC (wal_level, privileges, missing table)
     │   └── SlotInUseError      another reader holds the replication slot
     ├── DecodeError             a pgoutput frame could not be understood (never retriable)
+    ├── SignalError             a row of the signal table could not be acted on (logged and skipped)
     └── SinkError               Kafka refused or failed (broker down is retriable)
 
 Messages say what failed first and what to do last.
@@ -44,6 +45,11 @@ class SlotInUseError(SourceError):
 
 class DecodeError(PgcdcError):
     """A pgoutput message could not be decoded."""
+
+
+class SignalError(PgcdcError):
+    """A signal (a row inserted into signal.data.collection) is malformed or names what cannot be snapshotted;
+    the connector logs it and goes on streaming."""
 
 
 class SinkError(PgcdcError):

@@ -19,7 +19,7 @@ from pgcdc.decode.relation import TableId
 from pgcdc.errors import PgcdcError, SinkError, SourceError, SourceSetupError
 from pgcdc.events.builder import EventBuilder
 from pgcdc.events.table import CapturedTable, build_table
-from pgcdc.lsn import format_lsn
+from pgcdc.lsn import Lsn, format_lsn
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.producer import KafkaSink
 from pgcdc.produce.topics import TopicAdmin
@@ -30,6 +30,7 @@ from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
 from pgcdc.replication.stream import ReplicationStream
 from pgcdc.serialize.records import RecordSerializer
 from pgcdc.snapshot.export import ExportedSnapshot, SnapshotSlot
+from pgcdc.snapshot.incremental import IncrementalSnapshot
 from pgcdc.snapshot.initial import SnapshotReader
 
 log = logging.getLogger(__name__)
@@ -66,7 +67,8 @@ class ConnectorStatus:
     """Commit time of the newest event written: how far behind the source this connector is."""
     snapshot: dict[str, Any] = field(default_factory=dict)
     """Progress of the running (or last) snapshot: tables_total, tables_remaining, rows_expected,
-    rows_scanned, rows_per_second; empty when none ran."""
+    rows_scanned, rows_per_second; empty when none ran. An incremental snapshot adds kind="incremental",
+    state (running, completed, stopped), table (the one being read), chunks and signal (the signal's id)."""
     confirmed_lsn: str | None = None
     error: str | None = None
 
@@ -115,6 +117,7 @@ class Connector:
         for info in tables:
             catalog.check_table(info, config)
         catalog.check_column_patterns(config, tables)
+        signal = self._signal_table(conn)
         state = slot_state(conn, config.slot_name, config.database.dbname)
         refuse_if_active(state, config.slot_name)
         self.status.tables = [str(t.table) for t in tables]
@@ -122,7 +125,12 @@ class Connector:
         full = mode == "always" or (mode in ("initial", "initial_only", "when_needed") and state is None)
         # The publications exist before any slot: pgoutput looks them up as of each change's position.
         added = ensure_publication(
-            conn, config, tables, server_version=version, slot_exists=state is not None and not full
+            conn,
+            config,
+            tables,
+            server_version=version,
+            slot_exists=state is not None and not full,
+            signal=signal,
         )
         if state is None and not full:
             create_slot(conn, config.slot_name)
@@ -131,6 +139,23 @@ class Connector:
             promote_tables(conn, config, added, server_version=version)
             added = []
         return SourcePlan(tables=tables, full_snapshot=full, added_tables=added, server_version=version)
+
+    def _signal_table(self, conn: psycopg.Connection[tuple[object, ...]]) -> TableInfo | None:
+        """The signal table, which must exist before the connector starts so that no signal is missed."""
+        if self._config.signal_table is None:
+            return None
+        schema, name = self._config.signal_table
+        found = [row for row in catalog.find_tables(conn) if row[1] == TableId(schema, name)]
+        if not found:
+            raise SourceSetupError(
+                f"signal.data.collection names {schema}.{name}, which does not exist: create it (CREATE TABLE "
+                f"{catalog.quote_ident(schema)}.{catalog.quote_ident(name)} (id varchar(42) PRIMARY KEY, "
+                "type varchar(32) NOT NULL, data varchar(2048))) or remove the setting"
+            )
+        oid, table, identity = found[0]
+        info = catalog.describe_table(conn, oid, table, identity)
+        catalog.check_table(info, self._config)
+        return info
 
     def _copy(
         self,
@@ -214,7 +239,9 @@ class Connector:
 
         def describe(message: RelationMessage) -> CapturedTable | None:
             table = TableId(message.namespace, message.name)
-            if not config.captures_table(table.schema, table.table):
+            if not config.captures_table(table.schema, table.table) and not config.is_signal_table(
+                table.schema, table.table
+            ):
                 return None
             info = catalog.describe_table(conn, message.oid, table, message.replica_identity)
             columns = {c.name: c for c in info.columns}
@@ -276,11 +303,19 @@ class Connector:
         )
         serializer = RecordSerializer(server_name=config.topic_prefix, dbname=config.database.dbname)
 
+        incremental: IncrementalSnapshot | None = None
+
+        def confirmable(safe: Lsn) -> Lsn:
+            # While an incremental snapshot runs, its starting signal stays unconfirmed: a restart meets it again
+            # and redoes the snapshot, since its progress is kept nowhere else.
+            hold = incremental.hold_lsn if incremental is not None else None
+            return safe if hold is None else min(safe, hold)
+
         def keep_alive() -> None:
             # While Kafka is slow the reader is paused; PostgreSQL must still hear from us, or it drops us.
             # (During a snapshot nothing streams yet, and the snapshot's slot session has no timeout.)
             if stream.is_open:
-                stream.confirm(tracker.safe_lsn())
+                stream.confirm(confirmable(tracker.safe_lsn()))
 
         sink = KafkaSink(
             kafka=self._kafka,
@@ -291,7 +326,13 @@ class Connector:
             on_wait=keep_alive,
             status=self.status,
         )
-        builder = EventBuilder(config=config, describe=self._describer(conn), tracker=tracker, sink=sink)
+        if config.signal_table is not None:
+            incremental = IncrementalSnapshot(
+                config=config, sink=sink, progress=self.status.snapshot, confirmed=lambda: stream.confirmed
+            )
+        builder = EventBuilder(
+            config=config, describe=self._describer(conn), tracker=tracker, sink=sink, signals=incremental
+        )
         heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None
         if plan.full_snapshot and not self._snapshot(conn, plan, sink, tracker):
             self.status.state = "stopped"
@@ -319,7 +360,7 @@ class Connector:
                     frames += 1
                     if frames % CONFIRM_EVERY_FRAMES == 0:
                         sink.poll(0)
-                        stream.confirm(tracker.safe_lsn())
+                        stream.confirm(confirmable(tracker.safe_lsn()))
                     continue
                 sink.poll(0)
                 safe = tracker.safe_lsn()
@@ -327,25 +368,33 @@ class Connector:
                     # Nothing captured is in flight and every frame sent so far is handled: the server's
                     # position can be confirmed, so WAL written for other tables is not held by this slot.
                     safe = max(safe, stream.server_wal_end)
-                stream.confirm(safe)
+                stream.confirm(confirmable(safe))
                 self.status.confirmed_lsn = format_lsn(stream.confirmed)
                 if heartbeat_topic is not None and time.monotonic() >= next_heartbeat:
                     key, value = serializer.heartbeat(int(time.time() * 1000))
                     sink.produce(heartbeat_topic, key, value, None)
                     next_heartbeat = time.monotonic() + heartbeat_s
                 stream.wait(IDLE_WAKE_S)
-            self._drain(sink, tracker, stream)
+            self._drain(sink, tracker, stream, confirmable)
         except PgcdcError as err:
             self.status.state = "failed"
             self.status.error = str(err)
             raise
         finally:
             stream.close()
+            if incremental is not None:
+                incremental.close()
 
-    def _drain(self, sink: KafkaSink, tracker: AckTracker, stream: ReplicationStream) -> None:
+    def _drain(
+        self,
+        sink: KafkaSink,
+        tracker: AckTracker,
+        stream: ReplicationStream,
+        confirmable: Callable[[Lsn], Lsn],
+    ) -> None:
         """On stop: wait for Kafka to take what was produced, then confirm exactly that."""
         remaining = sink.flush(30)
-        safe = tracker.safe_lsn()
+        safe = confirmable(tracker.safe_lsn())
         stream.confirm(safe, force=True)
         self.status.state = "stopped"
         self.status.confirmed_lsn = format_lsn(stream.confirmed)

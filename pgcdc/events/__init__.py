@@ -2,12 +2,25 @@
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from pgcdc.events.change import ChangeEvent
+from pgcdc.events.change import ChangeEvent, Row, SourcePosition
+from pgcdc.lsn import Lsn
+
+if TYPE_CHECKING:
+    from pgcdc.ack.tracker import TransactionAck
+    from pgcdc.events.table import CapturedTable
 
 
 class EventSink(Protocol):
     """Where built events go: the serialize+produce stage, or a test's list."""
 
     def emit(self, event: ChangeEvent) -> None: ...
+
+
+class SignalObserver(Protocol):
+    """Who acts on the signal table's rows (incremental snapshots) and watches row changes for its windows."""
+
+    def signal(self, row: Row, lsn: Lsn, ack: TransactionAck | None, position: SourcePosition) -> None: ...
+
+    def changed(self, table: CapturedTable, key: Row | None) -> None: ...

@@ -17,7 +17,7 @@ from pgcdc.decode.messages import (
     Truncate,
     Update,
 )
-from pgcdc.events import EventSink
+from pgcdc.events import EventSink, SignalObserver
 from pgcdc.events.change import ChangeEvent, Row, SourcePosition
 from pgcdc.events.table import CapturedTable
 from pgcdc.lsn import Lsn
@@ -36,8 +36,11 @@ class EventBuilder:
         describe: DescribeRelation,
         tracker: AckTracker,
         sink: EventSink,
+        signals: SignalObserver | None = None,
     ) -> None:
         self._config = config
+        self._signals = signals
+        self._signal_oids: set[int] = set()
         self._describe = describe
         self._tracker = tracker
         self._sink = sink
@@ -72,7 +75,12 @@ class EventBuilder:
             self._ack = None
             self._last_commit_lsn = message.end_lsn
         elif isinstance(message, RelationMessage):
-            self._tables[message.oid] = self._describe(message)
+            table = self._describe(message)
+            self._tables[message.oid] = table
+            if table is not None and self._config.is_signal_table(table.table.schema, table.table.table):
+                self._signal_oids.add(message.oid)
+            else:
+                self._signal_oids.discard(message.oid)
         elif isinstance(message, Truncate):
             self._truncate(message, lsn)
         elif isinstance(message, LogicalMessage):
@@ -98,6 +106,8 @@ class EventBuilder:
         self, op: str, table: CapturedTable, key: Row | None, before: Row | None, after: Row | None, lsn: Lsn
     ) -> None:
         ack = self._ack
+        if self._signals is not None:
+            self._signals.changed(table, key)
         self._sink.emit(ChangeEvent(op, table, key, before, after, self._position, lsn, ack))
 
     def _tombstone(self, table: CapturedTable, key: Row | None, lsn: Lsn) -> None:
@@ -108,7 +118,12 @@ class EventBuilder:
 
     def _insert(self, message: Insert, lsn: Lsn) -> None:
         table = self._captured(message.relation_oid)
-        if table is None or "c" in self._skipped:
+        if table is None:
+            return
+        if self._signals is not None and message.relation_oid in self._signal_oids:
+            # Debezium acts on a signal before writing the signal row's own event.
+            self._signals.signal(table.row(message.new), lsn, self._ack, self._position)
+        if "c" in self._skipped:
             return
         after = table.row(message.new)
         self._emit("c", table, table.key(after), None, after, lsn)

@@ -103,12 +103,17 @@ def check_server(conn: psycopg.Connection[tuple[object, ...]], *, user: str) -> 
     return version
 
 
+def find_tables(conn: psycopg.Connection[tuple[object, ...]]) -> list[tuple[int, TableId, str]]:
+    """Every user table of the database as (oid, id, replica identity), by schema and name."""
+    rows = conn.execute(_TABLES_SQL).fetchall()
+    return [(int(oid), TableId(str(s), str(t)), str(ri)) for oid, s, t, ri in rows]  # type: ignore[call-overload]
+
+
 def find_captured_tables(
     conn: psycopg.Connection[tuple[object, ...]], config: ConnectorConfig
 ) -> list[tuple[int, TableId, str]]:
     """The tables the include/exclude lists select, as (oid, id, replica identity); every include entry must match."""
-    rows = conn.execute(_TABLES_SQL).fetchall()
-    tables = [(int(oid), TableId(str(s), str(t)), str(ri)) for oid, s, t, ri in rows]  # type: ignore[call-overload]
+    tables = find_tables(conn)
     for pattern in config.table_include:
         if not any(pattern.fullmatch(f"{t.schema}.{t.table}") for _, t, _ in tables):
             raise ConfigError(

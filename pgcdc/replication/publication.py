@@ -65,6 +65,13 @@ def _published_tables(
     return {(str(s), str(t)): tuple(str(c) for c in (names or ())) for s, t, names in rows}  # type: ignore[attr-defined]
 
 
+def _all_tables(conn: psycopg.Connection[tuple[object, ...]], publication: str) -> bool:
+    row = conn.execute(
+        "SELECT puballtables FROM pg_publication WHERE pubname = %s", (publication,)
+    ).fetchone()
+    return bool(row and row[0])
+
+
 def _key(info: TableInfo) -> TableKey:
     return (info.table.schema, info.table.table)
 
@@ -111,19 +118,28 @@ def ensure_publication(
     *,
     server_version: int,
     slot_exists: bool,
+    signal: TableInfo | None = None,
 ) -> list[TableInfo]:
     """Make the publications publish exactly what the connector captures; errors name the missing privilege.
 
+    ``signal`` (the signal table) is published with the streamed tables and never snapshotted, as Debezium does.
     Returns the captured tables that still need a snapshot because they were added to a connector that already
     streams: they are published through the snapshot publication until ``promote_tables`` moves them."""
     name = config.publication_name
     mode = config.publication_autocreate_mode
     if mode == "disabled":
-        if _published_tables(conn, name, server_version=server_version) is None:
+        published = _published_tables(conn, name, server_version=server_version)
+        if published is None:
             raise SourceSetupError(
                 f"publication {name!r} does not exist and publication.autocreate.mode=disabled: "
                 f"create it (CREATE PUBLICATION {sql.Identifier(name).as_string(conn)} FOR TABLE ...) "
                 "or set publication.autocreate.mode=filtered"
+            )
+        if signal is not None and _key(signal) not in published and not _all_tables(conn, name):
+            raise SourceSetupError(
+                f"publication {name!r} does not publish the signal table {signal.table}, so signals would never "
+                f"arrive: ALTER PUBLICATION {sql.Identifier(name).as_string(conn)} ADD TABLE "
+                f"{sql.Identifier(signal.table.schema, signal.table.table).as_string(conn)}"
             )
         return []
     column_lists = uses_column_lists(config, server_version)
@@ -149,6 +165,9 @@ def ensure_publication(
     else:
         # A new slot starts with a snapshot of every table, so all of them belong to the main publication.
         streamed, to_snapshot = tables, []
+    if signal is not None and all(_key(t) != _key(signal) for t in streamed):
+        streamed = [*streamed, signal]
+        to_snapshot = [t for t in to_snapshot if _key(t) != _key(signal)]
     statements = _set_tables(
         name, main, streamed, config, column_lists=column_lists, server_version=server_version
     )

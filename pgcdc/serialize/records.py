@@ -90,7 +90,8 @@ class RecordSerializer:
             # serialized before the next event, so one dict can serve them all.
             block = cached[3]
             block["sequence"] = sequence
-            block["lsn"] = lsn
+            if block["lsn"] is not None:
+                block["lsn"] = lsn
             return block
         commit_us = position.commit_time_us
         block = {
@@ -106,7 +107,8 @@ class RecordSerializer:
             "schema": schema,
             "table": table,
             "txId": position.tx_id,
-            "lsn": lsn,
+            # Debezium's incremental snapshot rows carry no position of their own: lsn and txId are null.
+            "lsn": None if position.snapshot == "incremental" else lsn,
             "xmin": None,
             "origin": None,
             "origin_lsn": None,

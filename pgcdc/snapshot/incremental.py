@@ -1,0 +1,447 @@
+"""Ad-hoc incremental snapshots while streaming goes on: Debezium's watermarked chunks (DBLog) over the signal table.
+
+A chunk is read by primary key between two rows pgcdc inserts into the signal table, ``<chunk>-open`` and
+``<chunk>-close``. The stream meets both in commit order: every change to a key of the chunk that the stream
+delivers between them may be newer than what the chunk read, so that key is dropped from the chunk (the stream's
+event stands); at ``-close`` the remaining rows are written as ``op: r`` events with the close transaction's ack,
+so they are confirmed with that position, and the next chunk is read. A snapshot row therefore never overwrites
+a newer change.
+
+Progress is not stored: while a snapshot runs, the pipeline confirms nothing past the signal that started it, so
+a restart meets the signal again and redoes the snapshot from its first chunk (at-least-once, never a gap).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import psycopg
+from psycopg import sql
+
+from pgcdc.ack.tracker import TransactionAck
+from pgcdc.config import ConnectorConfig
+from pgcdc.decode.relation import TableId
+from pgcdc.errors import SignalError
+from pgcdc.events import EventSink
+from pgcdc.events.change import ChangeEvent, Row, SourcePosition
+from pgcdc.events.table import CapturedTable, build_table
+from pgcdc.lsn import Lsn
+from pgcdc.replication import catalog
+from pgcdc.replication.catalog import TableInfo
+from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
+from pgcdc.snapshot.copy import estimated_rows
+from pgcdc.snapshot.initial import snapshot_relation
+from pgcdc.snapshot.signals import (
+    ExecuteSnapshot,
+    LogSignal,
+    Pause,
+    StopSnapshot,
+    WindowMarker,
+    parse_signal,
+)
+
+log = logging.getLogger(__name__)
+
+RawRow = tuple[str | None, ...]
+
+
+@dataclass(slots=True)
+class _TableTask:
+    """One table of the running snapshot: how to read it and how far it got."""
+
+    info: TableInfo
+    captured: CapturedTable
+    key_columns: tuple[str, ...]
+    condition: str | None
+    max_key: RawRow | None = None
+    last_key: RawRow | None = None
+    rows: int = 0
+    chunks: int = 0
+
+    @property
+    def table(self) -> TableId:
+        return self.info.table
+
+
+@dataclass(slots=True)
+class _Window:
+    """The chunk between its watermarks: rows by their key's JSON, until the close marker releases them."""
+
+    chunk_id: str
+    task: _TableTask | None
+    opened_at: str
+    rows: dict[bytes, Row] = field(default_factory=dict)
+    open: bool = False
+
+
+def _now_text() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+class IncrementalSnapshot:
+    """Acts on signals the stream delivers; ``holding`` says the pipeline must not confirm past ``hold_lsn``."""
+
+    def __init__(
+        self,
+        *,
+        config: ConnectorConfig,
+        sink: EventSink,
+        progress: dict[str, Any],
+        confirmed: Callable[[], Lsn],
+    ) -> None:
+        assert config.signal_table is not None
+        self._config = config
+        self._sink = sink
+        self._progress = progress
+        self._confirmed = confirmed
+        self._signal_table = sql.Identifier(*config.signal_table)
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._tasks: list[_TableTask] = []
+        self._window: _Window | None = None
+        self._paused = False
+        self._started = 0.0
+        self.hold_lsn: Lsn | None = None
+        """While set, the pipeline confirms nothing past it: a restart then meets the starting signal again."""
+
+    # -- what the stream calls ------------------------------------------------------------------------------
+
+    def signal(self, row: Row, lsn: Lsn, ack: TransactionAck | None, position: SourcePosition) -> None:
+        """A row inserted into the signal table, delivered by the stream in commit order."""
+        try:
+            parsed = parse_signal(row)
+            if isinstance(parsed, WindowMarker):
+                self._marker(parsed, lsn, ack, position)
+            elif isinstance(parsed, ExecuteSnapshot):
+                self._execute(parsed)
+            elif isinstance(parsed, StopSnapshot):
+                self._stop(parsed)
+            elif isinstance(parsed, Pause):
+                self._pause(parsed)
+            elif isinstance(parsed, LogSignal):
+                log.info("signal %s: %s", parsed.signal_id, parsed.message)
+        except SignalError as err:
+            log.warning("%s", err)
+
+    def changed(self, table: CapturedTable, key: Row | None) -> None:
+        """A stream event inside the window: its key's chunk row may be older, so the stream's event stands."""
+        window = self._window
+        if window is None or not window.open or window.task is None or key is None or not window.rows:
+            return
+        if table.table == window.task.table and window.rows.pop(orjson.dumps(key), None) is not None:
+            log.debug(
+                "incremental snapshot: %s %s changed inside the window; its chunk row dropped", table, key
+            )
+
+    @property
+    def running(self) -> bool:
+        return self.hold_lsn is not None
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    # -- signals --------------------------------------------------------------------------------------------
+
+    def _execute(self, signal: ExecuteSnapshot) -> None:
+        conn = self._connection()
+        found = catalog.find_tables(conn)
+        tasks: list[_TableTask] = []
+        for pattern in signal.collections:
+            matched = [
+                (oid, table, identity)
+                for oid, table, identity in found
+                if pattern.fullmatch(f"{table.schema}.{table.table}")
+            ]
+            if not matched:
+                log.warning(
+                    "signal %s: data-collection %r matches no table of database %r; skipped",
+                    signal.signal_id,
+                    pattern.pattern,
+                    self._config.database.dbname,
+                )
+            for oid, table, identity in matched:
+                task = self._task(signal, conn, oid, table, identity)
+                if task is not None and all(t.table != table for t in self._tasks + tasks):
+                    tasks.append(task)
+        if not tasks:
+            return
+        starting = not self.running
+        self._tasks.extend(tasks)
+        # A window still open (a stopped table's) reads the next chunk when it closes.
+        read_now = self._window is None and not self._paused
+        log.info(
+            "signal %s: incremental snapshot of %s in chunks of %d row(s)",
+            signal.signal_id,
+            ", ".join(str(t.table) for t in tasks),
+            self._config.incremental_chunk_size,
+        )
+        if starting:
+            self.hold_lsn = self._confirmed()
+            self._started = time.monotonic()
+            self._progress.clear()
+            self._progress.update(
+                kind="incremental",
+                state="running",
+                signal=signal.signal_id,
+                tables_total=0,
+                tables_remaining=0,
+                rows_expected=0,
+                rows_scanned=0,
+                chunks=0,
+                rows_per_second=0.0,
+            )
+        self._progress["tables_total"] += len(tasks)
+        self._progress["tables_remaining"] += len(tasks)
+        self._progress["rows_expected"] += sum(estimated_rows(conn, t.info.oid) for t in tasks)
+        if read_now:
+            self._read_chunk()
+
+    def _task(
+        self,
+        signal: ExecuteSnapshot,
+        conn: psycopg.Connection[tuple[object, ...]],
+        oid: int,
+        table: TableId,
+        identity: str,
+    ) -> _TableTask | None:
+        config = self._config
+        if not config.captures_table(table.schema, table.table):
+            log.warning(
+                "signal %s: table %s is not captured by this connector (table.include.list / "
+                "table.exclude.list); skipped",
+                signal.signal_id,
+                table,
+            )
+            return None
+        info = catalog.describe_table(conn, oid, table, identity)
+        keys = config.key_columns_for(table.schema, table.table) or info.primary_key
+        if not keys:
+            log.warning(
+                "signal %s: table %s has no primary key, so it cannot be read in chunks; skipped (add a primary "
+                "key or set message.key.columns for it)",
+                signal.signal_id,
+                table,
+            )
+            return None
+        relation = snapshot_relation(info, config)
+        captured = build_table(
+            relation, {c.name: c for c in info.columns}, info.primary_key, config, warn=log.warning
+        )
+        qualified = f"{table.schema}.{table.table}"
+        filters = [f"({text})" for pattern, text in signal.conditions if pattern.fullmatch(qualified)]
+        return _TableTask(
+            info=info,
+            captured=captured,
+            key_columns=tuple(keys),
+            condition=" AND ".join(filters) or None,
+        )
+
+    def _stop(self, signal: StopSnapshot) -> None:
+        if not self.running:
+            log.info("signal %s: no incremental snapshot is running", signal.signal_id)
+            return
+        if signal.collections:
+            stopped = [
+                t
+                for t in self._tasks
+                if any(p.fullmatch(f"{t.table.schema}.{t.table.table}") for p in signal.collections)
+            ]
+        else:
+            stopped = list(self._tasks)
+        for task in stopped:
+            self._tasks.remove(task)
+            self._progress["tables_remaining"] -= 1
+        window = self._window
+        if window is not None and window.task in stopped:
+            # The open window's rows are not written: the table's snapshot stops here.
+            window.rows.clear()
+            window.task = None
+        log.info(
+            "signal %s: incremental snapshot of %s stopped",
+            signal.signal_id,
+            ", ".join(str(t.table) for t in stopped) or "no table",
+        )
+        if not self._tasks and (window is None or not window.rows):
+            self._finish("stopped")
+
+    def _pause(self, signal: Pause) -> None:
+        if signal.resume:
+            log.info("signal %s: incremental snapshot resumed", signal.signal_id)
+            was_paused, self._paused = self._paused, False
+            if was_paused and self._window is None and self._tasks:
+                self._read_chunk()
+        else:
+            log.info("signal %s: incremental snapshot paused after the current chunk", signal.signal_id)
+            self._paused = True
+
+    def _marker(
+        self, marker: WindowMarker, lsn: Lsn, ack: TransactionAck | None, position: SourcePosition
+    ) -> None:
+        window = self._window
+        if window is None or marker.signal_id != f"{window.chunk_id}-{'open' if marker.opens else 'close'}":
+            return  # a marker of an earlier run (replayed after a restart) or another connector's
+        if marker.opens:
+            window.open = True
+            return
+        self._window = None
+        if window.task is not None and window.rows:
+            snapshot_position = SourcePosition(
+                tx_id=None,
+                commit_time_us=time.time_ns() // 1000,
+                last_commit_lsn=position.last_commit_lsn,
+                snapshot="incremental",
+            )
+            table = window.task.captured
+            for row in window.rows.values():
+                self._sink.emit(
+                    ChangeEvent("r", table, table.key(row), None, row, snapshot_position, lsn, ack)
+                )
+        if self._tasks and not self._paused:
+            self._read_chunk()
+        elif not self._tasks and self.running:
+            self._finish("completed")
+
+    # -- chunks ---------------------------------------------------------------------------------------------
+
+    def _read_chunk(self) -> None:
+        """Open a window, read the next non-empty chunk into it, close it; the stream meets both markers."""
+        window = _Window(chunk_id=str(uuid.uuid4()), task=None, opened_at=_now_text())
+        self._window = window
+        self._insert_marker(
+            f"{window.chunk_id}-open", "snapshot-window-open", {"openWindowTimestamp": window.opened_at}
+        )
+        while self._tasks:
+            task = self._tasks[0]
+            try:
+                rows = self._chunk(task)
+            except (psycopg.ProgrammingError, psycopg.DataError) as err:
+                log.warning(
+                    "incremental snapshot of %s failed: %s; table skipped (check the signal's "
+                    "additional-conditions filter)",
+                    task.table,
+                    str(err).strip().splitlines()[0] if str(err).strip() else err,
+                )
+                self._table_done(task, completed=False)
+                continue
+            if rows:
+                window.task = task
+                window.rows = rows
+                break
+            self._table_done(task, completed=True)
+        self._insert_marker(
+            f"{window.chunk_id}-close",
+            "snapshot-window-close",
+            {"openWindowTimestamp": window.opened_at, "closeWindowTimestamp": _now_text()},
+        )
+
+    def _chunk(self, task: _TableTask) -> dict[bytes, Row]:
+        conn = self._connection()
+        keys = sql.SQL(", ").join(sql.Identifier(k) for k in task.key_columns)
+        key_row = sql.SQL("({})").format(keys)
+        conditions: list[sql.Composable] = []
+        if task.condition is not None:
+            # The signal's filter is SQL by design (Debezium's additional-conditions): whoever may insert into
+            # the signal table may run it, as with Debezium.
+            conditions.append(sql.SQL(task.condition))
+        if task.max_key is None:
+            descending = sql.SQL(", ").join(
+                sql.SQL("{} DESC").format(sql.Identifier(k)) for k in task.key_columns
+            )
+            found = list(
+                self._copy(
+                    conn,
+                    sql.SQL("SELECT {} FROM {}{} ORDER BY {} LIMIT 1").format(
+                        keys, self._name(task), self._where(conditions), descending
+                    ),
+                )
+            )
+            if not found:
+                return {}
+            task.max_key = found[0]
+        conditions.append(sql.SQL("{} <= {}").format(key_row, self._literal_row(task.max_key)))
+        if task.last_key is not None:
+            conditions.append(sql.SQL("{} > {}").format(key_row, self._literal_row(task.last_key)))
+        columns = [c.name for c in snapshot_relation(task.info, self._config).columns]
+        selected = sql.SQL(", ").join(sql.Identifier(c) for c in [*columns, *task.key_columns])
+        statement = sql.SQL("SELECT {} FROM {}{} ORDER BY {} LIMIT {}").format(
+            selected,
+            self._name(task),
+            self._where(conditions),
+            keys,
+            sql.Literal(self._config.incremental_chunk_size),
+        )
+        rows: dict[bytes, Row] = {}
+        width = len(columns)
+        last: RawRow | None = None
+        for raw in self._copy(conn, statement):
+            row = task.captured.row(raw[:width])
+            rows[orjson.dumps(task.captured.key(row))] = row
+            last = raw[width:]
+        if last is not None:
+            task.last_key = last
+            task.rows += len(rows)
+            task.chunks += 1
+            progress = self._progress
+            progress["table"] = str(task.table)
+            progress["rows_scanned"] += len(rows)
+            progress["chunks"] += 1
+            elapsed = time.monotonic() - self._started
+            progress["rows_per_second"] = round(progress["rows_scanned"] / elapsed, 1) if elapsed > 0 else 0.0
+        return rows
+
+    def _table_done(self, task: _TableTask, *, completed: bool) -> None:
+        self._tasks.remove(task)
+        self._progress["tables_remaining"] -= 1
+        if completed:
+            log.info(
+                "incremental snapshot of %s: %d row(s) in %d chunk(s)", task.table, task.rows, task.chunks
+            )
+
+    def _finish(self, state: str) -> None:
+        self.hold_lsn = None
+        self._progress["state"] = state
+        log.info("incremental snapshot %s: %d row(s)", state, self._progress.get("rows_scanned", 0))
+
+    # -- SQL ------------------------------------------------------------------------------------------------
+
+    @staticmethod
+    def _name(task: _TableTask) -> sql.Composable:
+        return sql.Identifier(task.table.schema, task.table.table)
+
+    @staticmethod
+    def _where(conditions: list[sql.Composable]) -> sql.Composable:
+        if not conditions:
+            return sql.SQL("")
+        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
+
+    @staticmethod
+    def _literal_row(values: RawRow) -> sql.Composable:
+        # Text literals of the values PostgreSQL printed: the comparison casts them back to the key's types.
+        return sql.SQL("({})").format(sql.SQL(", ").join(sql.Literal(v) for v in values))
+
+    @staticmethod
+    def _copy(conn: psycopg.Connection[tuple[object, ...]], query: sql.Composable) -> Iterator[RawRow]:
+        # COPY's text is what pgoutput sends, so the streaming converters read it unchanged.
+        with conn.cursor() as cursor, cursor.copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
+            yield from copy.rows()
+
+    def _insert_marker(self, signal_id: str, kind: str, data: dict[str, str]) -> None:
+        self._connection().execute(
+            sql.SQL("INSERT INTO {} (id, type, data) VALUES (%s, %s, %s)").format(self._signal_table),
+            (signal_id, kind, orjson.dumps(data).decode()),
+        )
+
+    def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(
+                self._config.database.conninfo(), autocommit=True, options=TEXT_OUTPUT_OPTIONS
+            )
+        return self._conn
