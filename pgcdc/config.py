@@ -170,6 +170,13 @@ SETTINGS: tuple[Setting, ...] = (
         "Rows an incremental snapshot reads per chunk, by primary key, between two watermarks (count); "
         "the stream waits while a chunk is read.",
     ),
+    Setting(
+        "provide.transaction.metadata",
+        "false",
+        "true: BEGIN and END records of every transaction on <topic.prefix>.<topic.transaction>, and a "
+        "transaction block (id, total_order, data_collection_order) in each change event.",
+    ),
+    Setting("topic.transaction", "transaction", "Transaction metadata goes to <topic.prefix>.<this>."),
     Setting("heartbeat.interval.ms", "0", "Milliseconds between heartbeat records; 0 turns heartbeats off."),
     Setting("topic.heartbeat.prefix", "__debezium-heartbeat", "Heartbeats go to <this>.<topic.prefix>."),
     Setting("topic.creation.default.partitions", "1", "Partitions of topics pgcdc creates."),
@@ -218,7 +225,7 @@ _ACCEPTED_WITHOUT_EFFECT = re.compile(
     r"|(key|value)\.converter\.schemas\.enable|errors\..*|config\.action\.reload"
     r"|topic\.creation\.(groups|default\.(?!partitions$|replication\.factor$)[\w.]+)"
     r"|database\.server\.name|database\.tcpKeepAlive|poll\.interval\.ms|max\.batch\.size"
-    r"|include\.schema\.changes|provide\.transaction\.metadata|slot\.drop\.on\.stop"
+    r"|include\.schema\.changes|slot\.drop\.on\.stop"
 )
 
 # Keys that would change what is written and are not implemented: refusing beats silently differing.
@@ -247,6 +254,12 @@ def _parse_choice(key: str, text: str, choices: tuple[str, ...]) -> str:
     if value not in choices:
         raise ConfigError(f"{key}={text!r} is not one of: {', '.join(choices)}")
     return value
+
+
+def _topic_name(key: str, text: str) -> str:
+    if not re.fullmatch(r"[A-Za-z0-9._-]+", text):
+        raise ConfigError(f"{key}={text!r} may contain only letters, digits, '.', '_' and '-'")
+    return text
 
 
 def _split_list(text: str | None) -> tuple[str, ...]:
@@ -350,6 +363,8 @@ class ConnectorConfig:
     signal_table: tuple[str, str] | None
     """(schema, table) of the signal table when the source channel is enabled, else None."""
     incremental_chunk_size: int
+    provide_transaction_metadata: bool
+    transaction_topic_suffix: str
     heartbeat_interval_ms: int
     heartbeat_topic_prefix: str
     topic_partitions: int
@@ -360,6 +375,10 @@ class ConnectorConfig:
     status_update_interval_ms: int
     raw: Mapping[str, str] = field(repr=False)
     """The settings as given (secrets included): what the worker stores; mask before showing."""
+
+    @property
+    def transaction_topic(self) -> str:
+        return f"{self.topic_prefix}.{self.transaction_topic_suffix}"
 
     @property
     def heartbeat_topic(self) -> str:
@@ -546,8 +565,7 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
     prefix = get("topic.prefix") or raw.get("database.server.name", "")
     if not prefix:
         raise ConfigError("topic.prefix is required: it starts every topic name (e.g. topic.prefix=demo)")
-    if not re.fullmatch(r"[A-Za-z0-9._-]+", prefix):
-        raise ConfigError(f"topic.prefix={prefix!r} may contain only letters, digits, '.', '_' and '-'")
+    _topic_name("topic.prefix", prefix)
     name = get("name") or prefix
     _parse_choice("plugin.name", get("plugin.name"), ("pgoutput",))
     for key in ("slot.name",):
@@ -626,6 +644,10 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         incremental_chunk_size=_parse_int(
             "incremental.snapshot.chunk.size", get("incremental.snapshot.chunk.size"), minimum=1
         ),
+        provide_transaction_metadata=_parse_bool(
+            "provide.transaction.metadata", get("provide.transaction.metadata")
+        ),
+        transaction_topic_suffix=_topic_name("topic.transaction", get("topic.transaction")),
         heartbeat_interval_ms=_parse_int("heartbeat.interval.ms", get("heartbeat.interval.ms"), minimum=0),
         heartbeat_topic_prefix=get("topic.heartbeat.prefix"),
         topic_partitions=_parse_int(

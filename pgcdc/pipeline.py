@@ -323,6 +323,7 @@ class Connector:
             serializer=serializer,
             max_queue_bytes=config.max_queue_bytes,
             message_topic=f"{config.topic_prefix}.message",
+            transaction_topic=config.transaction_topic,
             on_wait=keep_alive,
             status=self.status,
         )

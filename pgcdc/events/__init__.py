@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Protocol
 
-from pgcdc.events.change import ChangeEvent, Row, SourcePosition
+from pgcdc.events.change import ChangeEvent, Row, SourcePosition, TransactionMarker
 from pgcdc.lsn import Lsn
 
 if TYPE_CHECKING:
@@ -16,6 +16,9 @@ class EventSink(Protocol):
     """Where built events go: the serialize+produce stage, or a test's list."""
 
     def emit(self, event: ChangeEvent) -> None: ...
+
+    def mark(self, marker: TransactionMarker) -> None:
+        """A BEGIN or END record (provide.transaction.metadata)."""
 
 
 class SignalObserver(Protocol):

@@ -18,9 +18,13 @@ from pgcdc.decode.messages import (
     Update,
 )
 from pgcdc.events import EventSink, SignalObserver
-from pgcdc.events.change import ChangeEvent, Row, SourcePosition
+from pgcdc.events.change import ChangeEvent, KeyChange, Row, SourcePosition, TransactionMarker
 from pgcdc.events.table import CapturedTable
+from pgcdc.events.transaction import TransactionMetadata, message_collection
 from pgcdc.lsn import Lsn
+
+NEW_KEY_HEADER = "__debezium.newkey"
+OLD_KEY_HEADER = "__debezium.oldkey"
 
 DescribeRelation = Callable[[RelationMessage], CapturedTable | None]
 """Catalog look-up for a Relation message; None when the table is not captured."""
@@ -52,6 +56,7 @@ class EventBuilder:
         self._tombstones = config.tombstones_on_delete
         self._final_lsn = Lsn(0)
         self._snapshotted_at: dict[int, Lsn] = {}
+        self._transactions = TransactionMetadata() if config.provide_transaction_metadata else None
 
     def handle(self, message: Message, lsn: Lsn) -> None:
         """One decoded message at WAL position ``lsn`` (the frame's data start)."""
@@ -69,8 +74,19 @@ class EventBuilder:
                 commit_time_us=message.commit_time_us,
                 last_commit_lsn=self._last_commit_lsn,
             )
+            if self._transactions is not None:
+                # Like Debezium, every transaction the stream sends gets BEGIN and END, even one whose changes
+                # were all filtered out; BEGIN and END travel under the transaction's ack handle, so its end is
+                # confirmed only once Kafka holds both, and a restart sends the whole transaction again.
+                tx_id = self._transactions.begin(message.xid, lsn)
+                self._sink.mark(TransactionMarker("BEGIN", tx_id, self._position, self._ack))
         elif isinstance(message, Commit):
             if self._ack is not None:
+                if self._transactions is not None:
+                    tx_id, count, collections = self._transactions.end(message.end_lsn)
+                    self._sink.mark(
+                        TransactionMarker("END", tx_id, self._position, self._ack, count, collections)
+                    )
                 self._tracker.commit(self._ack, message.end_lsn)
             self._ack = None
             self._last_commit_lsn = message.end_lsn
@@ -103,17 +119,41 @@ class EventBuilder:
         return table
 
     def _emit(
-        self, op: str, table: CapturedTable, key: Row | None, before: Row | None, after: Row | None, lsn: Lsn
+        self,
+        op: str,
+        table: CapturedTable,
+        key: Row | None,
+        before: Row | None,
+        after: Row | None,
+        lsn: Lsn,
+        key_change: KeyChange | None = None,
     ) -> None:
-        ack = self._ack
         if self._signals is not None:
             self._signals.changed(table, key)
-        self._sink.emit(ChangeEvent(op, table, key, before, after, self._position, lsn, ack))
+        event = ChangeEvent(
+            op, table, key, before, after, self._position, lsn, self._ack, key_change=key_change
+        )
+        if self._transactions is not None:
+            event.transaction = self._transactions.block(table.collection, lsn)
+        self._sink.emit(event)
 
-    def _tombstone(self, table: CapturedTable, key: Row | None, lsn: Lsn) -> None:
+    def _tombstone(
+        self, table: CapturedTable, key: Row | None, lsn: Lsn, key_change: KeyChange | None = None
+    ) -> None:
         if self._tombstones and key is not None:
             self._sink.emit(
-                ChangeEvent("d", table, key, None, None, self._position, lsn, self._ack, tombstone=True)
+                ChangeEvent(
+                    "d",
+                    table,
+                    key,
+                    None,
+                    None,
+                    self._position,
+                    lsn,
+                    self._ack,
+                    tombstone=True,
+                    key_change=key_change,
+                )
             )
 
     def _insert(self, message: Insert, lsn: Lsn) -> None:
@@ -136,16 +176,18 @@ class EventBuilder:
         before = table.row(old) if old is not None else None
         after = table.row(message.new, previous=old)
         key = table.key(after)
-        if before is not None and table.key_fields:
+        if before is not None and key is not None:
             old_key = table.key(before)
-            if old_key != key:
+            if old_key is not None and old_key != key:
                 # A changed key is a different Kafka record: Debezium writes a delete of the old key (and its
-                # tombstone) and a create of the new one, so compaction keeps exactly the live row.
+                # tombstone) and a create of the new one, so compaction keeps exactly the live row; each names
+                # the other's key in a header.
                 if "d" not in self._skipped:
-                    self._emit("d", table, old_key, before, None, lsn)
-                    self._tombstone(table, old_key, lsn)
+                    to_new = KeyChange(NEW_KEY_HEADER, key)
+                    self._emit("d", table, old_key, before, None, lsn, to_new)
+                    self._tombstone(table, old_key, lsn, to_new)
                 if "c" not in self._skipped:
-                    self._emit("c", table, key, None, after, lsn)
+                    self._emit("c", table, key, None, after, lsn, KeyChange(OLD_KEY_HEADER, old_key))
                 return
         if message.old_is_key_only:
             before = None
@@ -183,20 +225,22 @@ class EventBuilder:
                 commit_time_us=self._position.commit_time_us,
                 last_commit_lsn=self._last_commit_lsn,
             )
-        self._sink.emit(
-            ChangeEvent(
-                "m",
-                None,
-                {"prefix": message.prefix},
-                None,
-                None,
-                position,
-                message.lsn or lsn,
-                ack,
-                message_prefix=message.prefix,
-                message_content=message.content,
-            )
+        at = message.lsn or lsn
+        event = ChangeEvent(
+            "m",
+            None,
+            {"prefix": message.prefix},
+            None,
+            None,
+            position,
+            at,
+            ack,
+            message_prefix=message.prefix,
+            message_content=message.content,
         )
+        if self._transactions is not None and not standalone:
+            event.transaction = self._transactions.block(message_collection(at), at)
+        self._sink.emit(event)
         if standalone:
             assert ack is not None
-            self._tracker.commit(ack, message.lsn or lsn)
+            self._tracker.commit(ack, at)

@@ -26,6 +26,40 @@ class SourcePosition:
     snapshot: str = "false"
 
 
+@dataclass(frozen=True, slots=True)
+class TransactionBlock:
+    """The ``transaction`` block of a change event (provide.transaction.metadata): its place in the transaction."""
+
+    id: str
+    total_order: int
+    """Position among all events of the transaction, from 1."""
+    data_collection_order: int
+    """Position among the transaction's events of the same table (or message), from 1."""
+
+
+@dataclass(frozen=True, slots=True)
+class KeyChange:
+    """An update that changed the key became a delete and a create: each names the other's key in a header."""
+
+    header: str
+    """``__debezium.newkey`` on the delete and its tombstone, ``__debezium.oldkey`` on the create."""
+    key: Row
+
+
+@dataclass(slots=True)
+class TransactionMarker:
+    """A BEGIN or END record on the transaction topic; delivered under the transaction's own ack handle."""
+
+    status: str
+    id: str
+    position: SourcePosition
+    ack: TransactionAck | None
+    event_count: int | None = None
+    """END only: events written for the transaction."""
+    data_collections: list[tuple[str, int]] | None = None
+    """END only: (schema.table, events) in the order Debezium lists them."""
+
+
 @dataclass(slots=True)
 class ChangeEvent:
     """One record to write: ``op`` is c/u/d/t/r for rows, m for a logical decoding message, or a tombstone."""
@@ -42,3 +76,5 @@ class ChangeEvent:
     message_prefix: str | None = None
     message_content: bytes | None = None
     headers: list[tuple[str, str | bytes | None]] | None = None
+    transaction: TransactionBlock | None = None
+    key_change: KeyChange | None = None

@@ -66,6 +66,12 @@ class CapturedTable:
     def table(self) -> TableId:
         return self.relation.table
 
+    @property
+    def collection(self) -> str:
+        """schema.table: the table's name in transaction metadata (Debezium's TableId, unquoted)."""
+        table = self.relation.table
+        return f"{table.schema}.{table.table}"
+
     def row(self, values: Sequence[RawValue], previous: Sequence[RawValue] | None = None) -> Row:
         """Tuple -> event row. An unchanged TOAST value comes from ``previous`` when that carries it."""
         row: Row = {}

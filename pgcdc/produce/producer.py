@@ -9,8 +9,9 @@ from typing import TYPE_CHECKING
 import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
+from pgcdc.ack.tracker import TransactionAck
 from pgcdc.errors import SinkError
-from pgcdc.events.change import ChangeEvent
+from pgcdc.events.change import ChangeEvent, TransactionMarker
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.topics import TopicAdmin
 from pgcdc.serialize.records import RecordSerializer
@@ -65,6 +66,14 @@ def _key_payload(key: bytes | None) -> str:
         return key[:200].decode("utf-8", "replace")
 
 
+def _delivery(ack: TransactionAck | None) -> Callable[[object, object], None] | None:
+    """Count the record as sent in its transaction; its delivery report then counts it as acknowledged."""
+    if ack is None:
+        return None
+    ack.sent()
+    return ack.delivered
+
+
 class KafkaSink:
     """An EventSink that writes to Kafka; ``on_wait`` runs while the producer's buffer is full."""
 
@@ -76,6 +85,7 @@ class KafkaSink:
         serializer: RecordSerializer,
         max_queue_bytes: int,
         message_topic: str,
+        transaction_topic: str,
         on_wait: Callable[[], None],
         status: ConnectorStatus,
     ) -> None:
@@ -83,6 +93,7 @@ class KafkaSink:
         self._topics = topics
         self._serializer = serializer
         self._message_topic = message_topic
+        self._transaction_topic = transaction_topic
         self._prefix = kafka.topic_prefix
         self._ready: set[str] = set()
         self._on_wait = on_wait
@@ -101,15 +112,16 @@ class KafkaSink:
         topic = self._topic(event)
         key = self._serializer.key(event)
         value = self._serializer.value(event)
-        ack = event.ack
-        callback = None
-        if ack is not None:
-            ack.sent()
-            callback = ack.delivered
-        self.produce(topic, key, value, callback, headers=event.headers)
+        self.produce(topic, key, value, _delivery(event.ack), headers=self._serializer.headers(event))
         op = "tombstone" if event.tombstone else event.op
         self._counts[op] = self._counts.get(op, 0) + 1
         self._status.last_event_commit_ms = event.position.commit_time_us // 1000
+
+    def mark(self, marker: TransactionMarker) -> None:
+        """A BEGIN or END record; its delivery counts toward its transaction like any event's."""
+        topic = self.ensure_topic(self._transaction_topic)
+        key, value = self._serializer.transaction_marker(marker)
+        self.produce(topic, key, value, _delivery(marker.ack))
 
     def produce(
         self,

@@ -14,17 +14,22 @@ from dataclasses import dataclass
 import orjson
 
 from pgcdc import __version__
-from pgcdc.events.change import ChangeEvent, SourcePosition
+from pgcdc.events.change import ChangeEvent, SourcePosition, TransactionBlock, TransactionMarker
 from pgcdc.events.table import CapturedTable
+from pgcdc.serialize.headers import struct_header
 from pgcdc.serialize.schemas import (
     HEARTBEAT_KEY_SCHEMA,
     HEARTBEAT_VALUE_SCHEMA,
     MESSAGE_KEY_SCHEMA,
     MESSAGE_VALUE_SCHEMA,
+    TRANSACTION_KEY_SCHEMA,
+    TRANSACTION_VALUE_SCHEMA,
     Schema,
     envelope_schema,
     key_schema,
 )
+
+Headers = list[tuple[str, str | bytes | None]]
 
 _SUFFIX = b"}"
 
@@ -42,6 +47,16 @@ def _dumps(value: object) -> bytes:
     if b"\\u00" in data:
         data = _CONTROL_ESCAPE.sub(_upper_escape, data)
     return data
+
+
+def _block(block: TransactionBlock | None) -> dict[str, object] | None:
+    if block is None:
+        return None
+    return {
+        "id": block.id,
+        "total_order": block.total_order,
+        "data_collection_order": block.data_collection_order,
+    }
 
 
 def _prefix(schema: Schema) -> bytes:
@@ -67,6 +82,8 @@ class RecordSerializer:
         self._message_value_prefix = _prefix(MESSAGE_VALUE_SCHEMA)
         self._heartbeat_key = _prefix(HEARTBEAT_KEY_SCHEMA) + _dumps({"serverName": server_name}) + _SUFFIX
         self._heartbeat_value_prefix = _prefix(HEARTBEAT_VALUE_SCHEMA)
+        self._transaction_key_prefix = _prefix(TRANSACTION_KEY_SCHEMA)
+        self._transaction_value_prefix = _prefix(TRANSACTION_VALUE_SCHEMA)
 
     def _prefixes(self, table: CapturedTable) -> _TablePrefixes:
         cached = self._tables.get(table.relation.oid)
@@ -137,7 +154,7 @@ class RecordSerializer:
             "before": event.before,
             "after": event.after,
             "source": self._source(event.position, table.table.schema, table.table.table, event.lsn),
-            "transaction": None,
+            "transaction": _block(event.transaction),
             "op": event.op,
             "ts_ms": now_ns // 1_000_000,
             "ts_us": now_ns // 1000,
@@ -151,10 +168,33 @@ class RecordSerializer:
             "op": "m",
             "ts_ms": now_ns // 1_000_000,
             "source": self._source(event.position, "", "", event.lsn),
-            "transaction": None,
+            "transaction": _block(event.transaction),
             "message": {"prefix": event.message_prefix, "content": base64.b64encode(content).decode()},
         }
         return self._message_value_prefix + _dumps(payload) + _SUFFIX
+
+    def headers(self, event: ChangeEvent) -> Headers | None:
+        """The record's headers: the other key of a key-changing update, rendered as a Connect worker does."""
+        change = event.key_change
+        if change is None or event.table is None:
+            return event.headers
+        rendered = struct_header([f.schema for f in event.table.key_fields], change.key)
+        return [(change.header, rendered), *(event.headers or ())]
+
+    def transaction_marker(self, marker: TransactionMarker) -> tuple[bytes, bytes]:
+        """Key and value of a BEGIN or END record."""
+        key = self._transaction_key_prefix + _dumps({"id": marker.id}) + _SUFFIX
+        collections = marker.data_collections
+        payload = {
+            "status": marker.status,
+            "id": marker.id,
+            "event_count": marker.event_count,
+            "data_collections": None
+            if collections is None
+            else [{"data_collection": name, "event_count": count} for name, count in collections],
+            "ts_ms": marker.position.commit_time_us // 1000,
+        }
+        return key, self._transaction_value_prefix + _dumps(payload) + _SUFFIX
 
     def heartbeat(self, now_ms: int) -> tuple[bytes, bytes]:
         """Key and value of a heartbeat record."""

@@ -1,4 +1,4 @@
-"""The Connect schemas Debezium writes around row fields: source block, envelope, key, heartbeat, message."""
+"""The Connect schemas Debezium writes: source, envelope, key, heartbeat, message, transaction metadata."""
 
 from __future__ import annotations
 
@@ -136,5 +136,41 @@ MESSAGE_VALUE_SCHEMA: Schema = {
     ],
     "optional": False,
     "name": "io.debezium.connector.postgresql.MessageValue",
+    "version": 1,
+}
+
+TRANSACTION_KEY_SCHEMA: Schema = {
+    "type": "struct",
+    "fields": [_f("string", "id", optional=False)],
+    "optional": False,
+    "name": "io.debezium.connector.common.TransactionMetadataKey",
+    "version": 1,
+}
+
+TRANSACTION_VALUE_SCHEMA: Schema = {
+    "type": "struct",
+    "fields": [
+        _f("string", "status", optional=False),
+        _f("string", "id", optional=False),
+        _f("int64", "event_count", optional=True),
+        {
+            "type": "array",
+            "items": {
+                "type": "struct",
+                "fields": [
+                    _f("string", "data_collection", optional=False),
+                    _f("int64", "event_count", optional=False),
+                ],
+                "optional": True,
+                "name": "event.collection",
+                "version": 1,
+            },
+            "optional": True,
+            "field": "data_collections",
+        },
+        _f("int64", "ts_ms", optional=False),
+    ],
+    "optional": False,
+    "name": "io.debezium.connector.common.TransactionMetadataValue",
     "version": 1,
 }

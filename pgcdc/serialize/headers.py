@@ -1,0 +1,96 @@
+"""Header values as a Kafka Connect worker writes them by default: SimpleHeaderConverter's text, UTF-8.
+
+A worker turns a Connect header into bytes with its ``header.converter``, SimpleHeaderConverter unless set:
+the value's string form from Kafka's ``Values``, which is JSON-like but not JSON. A struct is
+``{"name":value,...}``; strings inside it are quoted with only ``\\`` and ``"`` escaped (control characters
+stay raw); bytes are base64 in quotes; a Decimal is BigDecimal.toString (``1.50``, ``1E-9``), unquoted; Connect's
+Date, Time and Timestamp are ISO text, unquoted; floats are Java's spelling. Values arrive here in their JSON form
+(what the event's key holds), with the field schemas that say how to read them back.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime
+from typing import Any
+
+import orjson
+
+Schema = dict[str, Any]
+
+_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_DECIMAL = "org.apache.kafka.connect.data.Decimal"
+_DATE = "org.apache.kafka.connect.data.Date"
+_TIME = "org.apache.kafka.connect.data.Time"
+_TIMESTAMP = "org.apache.kafka.connect.data.Timestamp"
+
+
+def struct_header(fields: list[Schema], row: dict[str, Any]) -> bytes:
+    """A struct (a record key, say) as the header value a worker writes."""
+    return _struct(fields, row).encode()
+
+
+def _struct(fields: list[Schema], row: dict[str, Any]) -> str:
+    parts = (f"{_quoted(str(f['field']))}:{_value(f, row.get(str(f['field'])))}" for f in fields)
+    return "{" + ",".join(parts) + "}"
+
+
+def _quoted(text: str) -> str:
+    return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _value(schema: Schema, value: Any) -> str:
+    if value is None:
+        return "null"
+    kind = schema.get("type")
+    name = schema.get("name")
+    if name == _DECIMAL:
+        return _big_decimal(int.from_bytes(base64.b64decode(value), "big", signed=True), _scale(schema))
+    if name == _DATE:
+        return (_EPOCH + datetime.timedelta(days=value)).strftime("%Y-%m-%d")
+    if name == _TIME:
+        return _millis(value).strftime("%H:%M:%S.%f")[:-3] + "Z"
+    if name == _TIMESTAMP:
+        return _millis(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if kind == "struct":
+        return _struct(schema["fields"], value)
+    if kind == "array":
+        return "[" + ",".join(_value(schema["items"], item) for item in value) + "]"
+    if kind == "map":
+        entries = (f"{_value(schema['keys'], k)}:{_value(schema['values'], v)}" for k, v in value.items())
+        return "{" + ",".join(entries) + "}"
+    if kind in ("string", "bytes"):  # bytes are base64 text in the JSON form already
+        return _quoted(value)
+    if kind == "boolean":
+        return "true" if value else "false"
+    if isinstance(value, str):  # NaN and the infinities, which JSON cannot hold as numbers
+        return value
+    # Integers, and floats (kept as orjson fragments of Java's spelling): the JSON text is Java's text.
+    return orjson.dumps(value).decode()
+
+
+def _scale(schema: Schema) -> int:
+    parameters = schema.get("parameters") or {}
+    return int(parameters.get("scale", 0))
+
+
+def _millis(value: int) -> datetime.datetime:
+    # java.util.Date formatted in UTC; proleptic Gregorian here, where Java switches to Julian before 1582.
+    return _EPOCH + datetime.timedelta(milliseconds=value)
+
+
+def _big_decimal(unscaled: int, scale: int) -> str:
+    """BigDecimal.toString(): plain unless the scale is negative or the exponent below -6."""
+    sign = "-" if unscaled < 0 else ""
+    digits = str(abs(unscaled))
+    if scale == 0:
+        return sign + digits
+    adjusted = len(digits) - 1 - scale
+    if scale > 0 and adjusted >= -6:
+        if len(digits) > scale:
+            return f"{sign}{digits[:-scale]}.{digits[-scale:]}"
+        return f"{sign}0.{'0' * (scale - len(digits))}{digits}"
+    text = sign + digits[0] + ("." + digits[1:] if len(digits) > 1 else "")
+    if adjusted:
+        text += f"E{'+' if adjusted > 0 else ''}{adjusted}"
+    return text
