@@ -152,6 +152,7 @@ class EmbeddedBroker:
         if self._proc is not None and self._proc.poll() is None:
             os.kill(self._proc.pid, signal.SIGSTOP)
             self._paused = True
+            self._wait_stopped(self._proc.pid)
 
     def resume(self) -> None:
         """SIGCONT after ``pause``."""
@@ -178,6 +179,23 @@ class EmbeddedBroker:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+    @staticmethod
+    def _wait_stopped(pid: int) -> None:
+        # kill() returns before the signal lands; on a busy machine the broker can still answer a request or
+        # two, and a caller that pauses it means "from now on".
+        stat = Path(f"/proc/{pid}/stat")
+        deadline = time.monotonic() + _STOP_GRACE
+        while time.monotonic() < deadline:
+            try:
+                # The state follows the parenthesised command name, which may itself hold spaces.
+                state = stat.read_text().rsplit(")", 1)[1].split()[0]
+            except (FileNotFoundError, IndexError):
+                return
+            if state in ("T", "t"):
+                return
+            time.sleep(0.005)
+        raise EmbeddedBrokerError(f"the broker (pid {pid}) did not stop within {_STOP_GRACE} s of SIGSTOP")
 
     def _resume_proc(self, proc: subprocess.Popen[bytes]) -> None:
         if self._paused and proc.poll() is None:
