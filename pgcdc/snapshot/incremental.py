@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -28,7 +28,7 @@ from psycopg import sql
 from pgcdc.ack.tracker import TransactionAck
 from pgcdc.config import ConnectorConfig
 from pgcdc.decode.relation import TableId
-from pgcdc.errors import SignalError
+from pgcdc.errors import SignalError, SourceSetupError
 from pgcdc.events import EventSink
 from pgcdc.events.change import ChangeEvent, Row, SourcePosition
 from pgcdc.events.table import CapturedTable, build_table
@@ -36,6 +36,7 @@ from pgcdc.lsn import Lsn
 from pgcdc.replication import catalog
 from pgcdc.replication.catalog import TableInfo
 from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
+from pgcdc.snapshot.chunks import ChunkQuery, RawRow
 from pgcdc.snapshot.copy import estimated_rows
 from pgcdc.snapshot.initial import snapshot_relation
 from pgcdc.snapshot.signals import (
@@ -49,17 +50,14 @@ from pgcdc.snapshot.signals import (
 
 log = logging.getLogger(__name__)
 
-RawRow = tuple[str | None, ...]
 
-
-@dataclass(slots=True)
+@dataclass(slots=True, eq=False)
 class _TableTask:
     """One table of the running snapshot: how to read it and how far it got."""
 
     info: TableInfo
     captured: CapturedTable
-    key_columns: tuple[str, ...]
-    condition: str | None
+    query: ChunkQuery
     max_key: RawRow | None = None
     last_key: RawRow | None = None
     rows: int = 0
@@ -190,6 +188,7 @@ class IncrementalSnapshot:
             self._progress.update(
                 kind="incremental",
                 state="running",
+                running=True,
                 signal=signal.signal_id,
                 tables_total=0,
                 tables_remaining=0,
@@ -240,8 +239,12 @@ class IncrementalSnapshot:
         return _TableTask(
             info=info,
             captured=captured,
-            key_columns=tuple(keys),
-            condition=" AND ".join(filters) or None,
+            query=ChunkQuery(
+                table=table,
+                columns=tuple(c.name for c in relation.columns),
+                keys=tuple(keys),
+                condition=" AND ".join(filters) or None,
+            ),
         )
 
     def _stop(self, signal: StopSnapshot) -> None:
@@ -344,47 +347,19 @@ class IncrementalSnapshot:
 
     def _chunk(self, task: _TableTask) -> dict[bytes, Row]:
         conn = self._connection()
-        keys = sql.SQL(", ").join(sql.Identifier(k) for k in task.key_columns)
-        key_row = sql.SQL("({})").format(keys)
-        conditions: list[sql.Composable] = []
-        if task.condition is not None:
-            # The signal's filter is SQL by design (Debezium's additional-conditions): whoever may insert into
-            # the signal table may run it, as with Debezium.
-            conditions.append(sql.SQL(task.condition))
         if task.max_key is None:
-            descending = sql.SQL(", ").join(
-                sql.SQL("{} DESC").format(sql.Identifier(k)) for k in task.key_columns
-            )
-            found = list(
-                self._copy(
-                    conn,
-                    sql.SQL("SELECT {} FROM {}{} ORDER BY {} LIMIT 1").format(
-                        keys, self._name(task), self._where(conditions), descending
-                    ),
-                )
-            )
-            if not found:
+            task.max_key = task.query.max_key(conn)
+            if task.max_key is None:
                 return {}
-            task.max_key = found[0]
-        conditions.append(sql.SQL("{} <= {}").format(key_row, self._literal_row(task.max_key)))
-        if task.last_key is not None:
-            conditions.append(sql.SQL("{} > {}").format(key_row, self._literal_row(task.last_key)))
-        columns = [c.name for c in snapshot_relation(task.info, self._config).columns]
-        selected = sql.SQL(", ").join(sql.Identifier(c) for c in [*columns, *task.key_columns])
-        statement = sql.SQL("SELECT {} FROM {}{} ORDER BY {} LIMIT {}").format(
-            selected,
-            self._name(task),
-            self._where(conditions),
-            keys,
-            sql.Literal(self._config.incremental_chunk_size),
-        )
         rows: dict[bytes, Row] = {}
-        width = len(columns)
         last: RawRow | None = None
-        for raw in self._copy(conn, statement):
-            row = task.captured.row(raw[:width])
+        chunk = task.query.read(
+            conn, after=task.last_key, up_to=task.max_key, limit=self._config.incremental_chunk_size
+        )
+        for raw, key in chunk:
+            row = task.captured.row(raw)
             rows[orjson.dumps(task.captured.key(row))] = row
-            last = raw[width:]
+            last = key
         if last is not None:
             task.last_key = last
             task.rows += len(rows)
@@ -407,37 +382,22 @@ class IncrementalSnapshot:
 
     def _finish(self, state: str) -> None:
         self.hold_lsn = None
-        self._progress["state"] = state
+        self._progress.update(state=state, running=False)
         log.info("incremental snapshot %s: %d row(s)", state, self._progress.get("rows_scanned", 0))
 
-    # -- SQL ------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _name(task: _TableTask) -> sql.Composable:
-        return sql.Identifier(task.table.schema, task.table.table)
-
-    @staticmethod
-    def _where(conditions: list[sql.Composable]) -> sql.Composable:
-        if not conditions:
-            return sql.SQL("")
-        return sql.SQL(" WHERE ") + sql.SQL(" AND ").join(conditions)
-
-    @staticmethod
-    def _literal_row(values: RawRow) -> sql.Composable:
-        # Text literals of the values PostgreSQL printed: the comparison casts them back to the key's types.
-        return sql.SQL("({})").format(sql.SQL(", ").join(sql.Literal(v) for v in values))
-
-    @staticmethod
-    def _copy(conn: psycopg.Connection[tuple[object, ...]], query: sql.Composable) -> Iterator[RawRow]:
-        # COPY's text is what pgoutput sends, so the streaming converters read it unchanged.
-        with conn.cursor() as cursor, cursor.copy(sql.SQL("COPY ({}) TO STDOUT").format(query)) as copy:
-            yield from copy.rows()
-
     def _insert_marker(self, signal_id: str, kind: str, data: dict[str, str]) -> None:
-        self._connection().execute(
-            sql.SQL("INSERT INTO {} (id, type, data) VALUES (%s, %s, %s)").format(self._signal_table),
-            (signal_id, kind, orjson.dumps(data).decode()),
-        )
+        conn = self._connection()
+        try:
+            conn.execute(
+                sql.SQL("INSERT INTO {} (id, type, data) VALUES (%s, %s, %s)").format(self._signal_table),
+                (signal_id, kind, orjson.dumps(data).decode()),
+            )
+        except psycopg.errors.InsufficientPrivilege as err:
+            raise SourceSetupError(
+                f"cannot write an incremental snapshot's watermark: {err.diag.message_primary}; run GRANT INSERT "
+                f'ON {self._signal_table.as_string(conn)} TO "{self._config.database.user}"; and restart the '
+                "connector (the snapshot starts again)"
+            ) from err
 
     def _connection(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
