@@ -10,28 +10,24 @@ differences docs/compatibility.md lists.
 from __future__ import annotations
 
 import importlib.util
-import json
 import os
 import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from psycopg.conninfo import conninfo_to_dict
 
-from tests.connector_run import connector_settings, running_connector, unique_prefix, wait_until
+from tests.connector_run import connector_settings, running_connector, unique_prefix
 from tests.differential import workload
+from tests.differential.debezium_run import debezium_capture, debezium_properties
 from tests.fix_services import PgServer, create_database, drop_database
 from tests.kafka_read import read_topic
 from tests.unit.test_values import jdk17_parsed
 
 pytestmark = pytest.mark.debezium
 
-CAPTURE = Path(__file__).with_name("dbz_capture.py")
 RUN_SPECIFIC_SOURCE = ("version", "ts_ms", "ts_us", "ts_ns", "sequence", "txId", "lsn")
 RUN_SPECIFIC_ENVELOPE = ("ts_ms", "ts_us", "ts_ns")
 CONFIGS = {
@@ -116,63 +112,21 @@ def both(
         workload.load_toasted_row(dsn)
         prefix = unique_prefix()
         tables = ",".join(f"public.{t}" for t in workload.TABLES)
-        params = conninfo_to_dict(dsn)
-        properties = {
-            "name": prefix,
-            "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
-            "offset.storage": "org.apache.kafka.connect.storage.FileOffsetBackingStore",
-            "offset.storage.file.filename": str(workdir / "offsets.dat"),
-            "offset.flush.interval.ms": "1000",
-            "database.hostname": str(params.get("host") or "127.0.0.1"),
-            "database.port": str(params.get("port") or 5432),
-            "database.user": str(params.get("user") or "postgres"),
-            "database.password": str(params.get("password") or "x"),
-            "database.dbname": name,
-            "topic.prefix": prefix,
-            "plugin.name": "pgoutput",
-            "slot.name": f"dbz_{prefix}",
-            "publication.name": f"dbz_pub_{prefix}",
-            "publication.autocreate.mode": "filtered",
-            "table.include.list": tables,
-            "snapshot.mode": "no_data",
-            "poll.interval.ms": "100",
-            **extra,
-        }
-        (workdir / "properties.json").write_text(json.dumps(properties))
         statements = workload.stream_statements()
-        out = workdir / "debezium.jsonl"
+        properties = debezium_properties(
+            dsn, prefix, workdir, **{"table.include.list": tables, "snapshot.mode": "no_data", **extra}
+        )
         settings = connector_settings(
             dsn, prefix, **{"table.include.list": tables, "snapshot.mode": "no_data", **extra}
         )
         with running_connector(settings, kafka_bootstrap):
             # count the rows first in a throw-away transaction, to know how many records to wait for
             expected = _changed_rows(dsn, statements)
-            log = open(workdir / "debezium.log", "wb")  # noqa: SIM115 - closed after the process ends
-            process = subprocess.Popen(
-                [debezium, str(CAPTURE), str(workdir / "properties.json"), str(out), str(expected), "240"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
-            try:
-                wait_until(
-                    lambda: _slot_active(dsn, f"dbz_{prefix}") or process.poll() is not None,
-                    timeout=180,
-                    what="Debezium to stream",
-                    interval=0.5,
-                )
-                assert process.poll() is None, f"Debezium stopped: see {workdir / 'debezium.log'}"
+            with debezium_capture(debezium, dsn, properties, workdir, count=expected) as captured:
                 workload.run(dsn, statements)
-                process.wait(300)
-            finally:
-                if process.poll() is None:
-                    process.kill()
-                    process.wait(30)
-                log.close()
             theirs: dict[str, list[Any]] = {}
-            for line in out.read_text().split("\n") if out.exists() else ():
-                if line:
-                    record = json.loads(line)
-                    theirs.setdefault(record["destination"].rsplit(".", 1)[-1], []).append(record)
+            for record in captured:
+                theirs.setdefault(record["destination"].rsplit(".", 1)[-1], []).append(record)
             counts = {t: len(theirs.get(t, [])) for t in workload.TABLES}
             ours = {
                 t: [
@@ -197,12 +151,6 @@ def _changed_rows(dsn: str, statements: list[str]) -> int:
         changed = sum(conn.execute(s).rowcount for s in statements)
         conn.rollback()
     return changed
-
-
-def _slot_active(dsn: str, slot: str) -> bool:
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
-    return bool(row and row[0])
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,80 @@
+"""The real Debezium beside pgcdc in differential tests: its properties, and a capture run as a subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from psycopg.conninfo import conninfo_to_dict
+
+from tests.connector_run import wait_until
+
+CAPTURE = Path(__file__).with_name("dbz_capture.py")
+
+
+def debezium_properties(dsn: str, prefix: str, workdir: Path, **settings: str) -> dict[str, str]:
+    """Debezium's properties for the database ``dsn`` names, under ``prefix``, with its own slot and publication."""
+    params = conninfo_to_dict(dsn)
+    return {
+        "name": prefix,
+        "connector.class": "io.debezium.connector.postgresql.PostgresConnector",
+        "offset.storage": "org.apache.kafka.connect.storage.FileOffsetBackingStore",
+        "offset.storage.file.filename": str(workdir / "offsets.dat"),
+        "offset.flush.interval.ms": "1000",
+        "database.hostname": str(params.get("host") or "127.0.0.1"),
+        "database.port": str(params.get("port") or 5432),
+        "database.user": str(params.get("user") or "postgres"),
+        "database.password": str(params.get("password") or "x"),
+        "database.dbname": str(params["dbname"]),
+        "topic.prefix": prefix,
+        "plugin.name": "pgoutput",
+        "slot.name": f"dbz_{prefix}",
+        "publication.name": f"dbz_pub_{prefix}",
+        "publication.autocreate.mode": "filtered",
+        "poll.interval.ms": "100",
+        **settings,
+    }
+
+
+def _slot_active(dsn: str, slot: str) -> bool:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        row = conn.execute("SELECT active FROM pg_replication_slots WHERE slot_name = %s", (slot,)).fetchone()
+    return bool(row and row[0])
+
+
+@contextmanager
+def debezium_capture(
+    python: str, dsn: str, properties: dict[str, str], workdir: Path, *, count: int
+) -> Iterator[list[dict[str, Any]]]:
+    """Run Debezium until it wrote ``count`` records with a value (or 240 s passed): the block runs once its slot
+    streams, and the yielded list holds the records ({destination, key, value}) after the block."""
+    (workdir / "properties.json").write_text(json.dumps(properties))
+    out = workdir / "debezium.jsonl"
+    records: list[dict[str, Any]] = []
+    with open(workdir / "debezium.log", "wb") as log:
+        process = subprocess.Popen(
+            [python, str(CAPTURE), str(workdir / "properties.json"), str(out), str(count), "240"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(
+                lambda: _slot_active(dsn, properties["slot.name"]) or process.poll() is not None,
+                timeout=180,
+                what="Debezium to stream",
+                interval=0.5,
+            )
+            assert process.poll() is None, f"Debezium stopped: see {workdir / 'debezium.log'}"
+            yield records
+            process.wait(300)
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(30)
+    if out.exists():
+        records.extend(json.loads(line) for line in out.read_text().splitlines() if line)
