@@ -214,6 +214,28 @@ SETTINGS: tuple[Setting, ...] = (
         "Bytes of serialized events the producer may hold unacknowledged; a full buffer pauses reading.",
     ),
     Setting("status.update.interval.ms", "10000", "Milliseconds between position reports to PostgreSQL."),
+    Setting(
+        "errors.tolerance",
+        "none",
+        "Kafka Connect's key, applied to records Kafka refuses as too large (over message.max.bytes). none: "
+        "the connector stops without confirming the record's position (fix the limit and restart); all: "
+        "the record is logged (table, key, size, limit) and dropped, or sent to "
+        "errors.deadletterqueue.topic.name, and the connector goes on past it. Other Kafka errors are never "
+        "tolerated.",
+    ),
+    Setting(
+        "errors.deadletterqueue.topic.name",
+        None,
+        "With errors.tolerance=all: topic that gets, for each record refused as too large, its key and a "
+        "small JSON error record (topic, table, op, lsn, size, limit) in place of the value. Kafka Connect "
+        "uses this key for sink connectors only. Unset: such records are only logged.",
+    ),
+    Setting(
+        "errors.deadletterqueue.context.headers.enable",
+        "false",
+        "true: dead-letter records also carry Kafka Connect's __connect.errors.* headers (topic, "
+        "connector.name, task.id, stage, class.name, exception.class.name, exception.message).",
+    ),
 )
 
 _KNOWN = {s.key for s in SETTINGS}
@@ -337,6 +359,16 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ErrorTolerance:
+    """Kafka Connect's ``errors.*`` as pgcdc applies them: to records Kafka refuses as too large."""
+
+    tolerate: bool
+    """errors.tolerance=all: log and drop (or dead-letter) such a record instead of stopping."""
+    dead_letter_topic: str | None
+    context_headers: bool
+
+
+@dataclass(frozen=True, slots=True)
 class ConnectorConfig:
     """A validated connector configuration."""
 
@@ -373,6 +405,7 @@ class ConnectorConfig:
     max_queue_size: int
     max_queue_bytes: int
     status_update_interval_ms: int
+    errors: ErrorTolerance
     raw: Mapping[str, str] = field(repr=False)
     """The settings as given (secrets included): what the worker stores; mask before showing."""
 
@@ -664,7 +697,25 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         status_update_interval_ms=_parse_int(
             "status.update.interval.ms", get("status.update.interval.ms"), minimum=100
         ),
+        errors=_error_tolerance(get),
         raw=raw,
+    )
+
+
+def _error_tolerance(get: Callable[[str], str]) -> ErrorTolerance:
+    tolerance = _parse_choice("errors.tolerance", get("errors.tolerance"), ("none", "all"))
+    topic = get("errors.deadletterqueue.topic.name").strip() or None
+    if topic is not None and not re.fullmatch(r"[A-Za-z0-9._-]{1,249}", topic):
+        raise ConfigError(
+            f"errors.deadletterqueue.topic.name={topic!r}: a topic name is 1-249 letters, digits, '.', '_', '-'"
+        )
+    return ErrorTolerance(
+        tolerate=tolerance == "all",
+        dead_letter_topic=topic,
+        context_headers=_parse_bool(
+            "errors.deadletterqueue.context.headers.enable",
+            get("errors.deadletterqueue.context.headers.enable"),
+        ),
     )
 
 

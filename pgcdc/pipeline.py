@@ -69,6 +69,11 @@ class ConnectorStatus:
     """Progress of the running (or last) snapshot: tables_total, tables_remaining, rows_expected,
     rows_scanned, rows_per_second; empty when none ran. An incremental snapshot adds kind="incremental",
     state (running, completed, stopped), table (the one being read), chunks and signal (the signal's id)."""
+    records_skipped: int = 0
+    """Records Kafka refused as too large that errors.tolerance=all let pass (Kafka Connect's
+    total-records-skipped); dead-lettered ones included."""
+    records_dead_lettered: int = 0
+    """Of those, the ones written to errors.deadletterqueue.topic.name."""
     confirmed_lsn: str | None = None
     error: str | None = None
 
@@ -326,6 +331,8 @@ class Connector:
             transaction_topic=config.transaction_topic,
             on_wait=keep_alive,
             status=self.status,
+            errors=config.errors,
+            connector=config.name,
         )
         if config.signal_table is not None:
             incremental = IncrementalSnapshot(

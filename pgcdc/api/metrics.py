@@ -106,6 +106,12 @@ def _streaming(views: Mapping[str, RunnerView]) -> Iterator[Metric]:
         "Debezium Connected: 1 while streaming from the slot.",
         labels=["connector"],
     )
+    skipped = CounterMetricFamily(
+        "pgcdc_connector_records_skipped",
+        "Kafka Connect total-records-skipped: records Kafka refused as too large that errors.tolerance=all "
+        "dropped or dead-lettered, since the connector started here.",
+        labels=["connector"],
+    )
     snapshot: dict[str, GaugeMetricFamily] = {}
     for name, view in sorted(views.items()):
         status = view.status
@@ -120,6 +126,8 @@ def _streaming(views: Mapping[str, RunnerView]) -> Iterator[Metric]:
         if view.max_queue_size is not None:
             capacity.add_metric([name], float(view.max_queue_size))
         connected.add_metric([name], 1.0 if status.get("state") == "available" else 0.0)
+        if _is_number(status.get("records_skipped")):
+            skipped.add_metric([name], float(status["records_skipped"]))
         for key, value in _snapshot_fields(status):
             family = snapshot.setdefault(
                 key,
@@ -132,6 +140,7 @@ def _streaming(views: Mapping[str, RunnerView]) -> Iterator[Metric]:
     yield behind
     yield capacity
     yield connected
+    yield skipped
     yield from snapshot.values()
 
 

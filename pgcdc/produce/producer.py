@@ -6,15 +6,16 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import orjson
 from confluent_kafka import KafkaError, KafkaException, Producer
 
 from pgcdc.ack.tracker import TransactionAck
+from pgcdc.config import ErrorTolerance
 from pgcdc.errors import SinkError
 from pgcdc.events.change import ChangeEvent, TransactionMarker
 from pgcdc.produce.client import KafkaSettings
+from pgcdc.produce.refused import RecordTooLargeError, Refusal, RefusedRecords
 from pgcdc.produce.topics import TopicAdmin
-from pgcdc.serialize.records import RecordSerializer
+from pgcdc.serialize.records import Headers, RecordSerializer
 
 if TYPE_CHECKING:
     from pgcdc.pipeline import ConnectorStatus
@@ -56,16 +57,6 @@ def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, 
     return {**defaults, **kafka.config(), **guarantees}
 
 
-def _key_payload(key: bytes | None) -> str:
-    """The key's payload as compact JSON, to name a row in an error: ``{"id":2}``."""
-    if key is None:
-        return "(none)"
-    try:
-        return orjson.dumps(orjson.loads(key).get("payload")).decode()
-    except (orjson.JSONDecodeError, AttributeError):
-        return key[:200].decode("utf-8", "replace")
-
-
 def _delivery(ack: TransactionAck | None) -> Callable[[object, object], None] | None:
     """Count the record as sent in its transaction; its delivery report then counts it as acknowledged."""
     if ack is None:
@@ -88,8 +79,13 @@ class KafkaSink:
         transaction_topic: str,
         on_wait: Callable[[], None],
         status: ConnectorStatus,
+        errors: ErrorTolerance | None = None,
+        connector: str = "",
     ) -> None:
-        self._producer = Producer(producer_config(kafka, max_queue_bytes=max_queue_bytes))
+        config = producer_config(kafka, max_queue_bytes=max_queue_bytes)
+        self._producer = Producer(config)
+        # librdkafka's default; a record over it is refused by produce() itself.
+        self._max_bytes = int(str(config.get("message.max.bytes", 1_000_000)))
         self._topics = topics
         self._serializer = serializer
         self._message_topic = message_topic
@@ -100,6 +96,19 @@ class KafkaSink:
         self._since_poll = 0
         self._counts = status.events_by_op
         self._status = status
+        self._refused: RefusedRecords | None = None
+        if errors is not None and errors.tolerate:
+            dead_letter = errors.dead_letter_topic
+            self._refused = RefusedRecords(
+                errors=errors,
+                connector=connector,
+                dead_letter_topic=self.ensure_topic(dead_letter) if dead_letter else None,
+                produce=lambda topic, key, value, callback, headers: self.produce(
+                    topic, key, value, callback, headers=headers
+                ),
+                produce_now=self._produce_now,
+                status=status,
+            )
 
     def _topic(self, event: ChangeEvent) -> str:
         topic = self._prefix + (event.table.topic if event.table is not None else self._message_topic)
@@ -112,7 +121,12 @@ class KafkaSink:
         topic = self._topic(event)
         key = self._serializer.key(event)
         value = self._serializer.value(event)
-        self.produce(topic, key, value, _delivery(event.ack), headers=self._serializer.headers(event))
+        callback = _delivery(event.ack)
+        headers = self._serializer.headers(event)
+        if self._refused is None:
+            self.produce(topic, key, value, callback, headers=headers)
+        else:
+            self._emit_tolerating(self._refused, event, topic, key, value, callback, headers)
         op = "tombstone" if event.tombstone else event.op
         self._counts[op] = self._counts.get(op, 0) + 1
         self._status.last_event_commit_ms = event.position.commit_time_us // 1000
@@ -122,6 +136,25 @@ class KafkaSink:
         topic = self.ensure_topic(self._transaction_topic)
         key, value = self._serializer.transaction_marker(marker)
         self.produce(topic, key, value, _delivery(marker.ack))
+
+    def _emit_tolerating(
+        self,
+        refused: RefusedRecords,
+        event: ChangeEvent,
+        topic: str,
+        key: bytes | None,
+        value: bytes | None,
+        callback: Callable[[object, object], None] | None,
+        headers: Headers | None,
+    ) -> None:
+        """errors.tolerance=all: a record Kafka refuses as too large goes to ``refused`` instead of failing."""
+        watched = callback
+        if callback is not None:
+            watched = refused.watch(callback, event, topic, key, len(value or b""), headers)
+        try:
+            self.produce(topic, key, value, watched, headers=headers)
+        except RecordTooLargeError as err:
+            refused.handle(err.refusal.about(event), callback, headers)
 
     def produce(
         self,
@@ -144,19 +177,27 @@ class KafkaSink:
             except KafkaException as err:
                 error = err.args[0] if err.args else None
                 if isinstance(error, KafkaError) and error.code() == KafkaError.MSG_SIZE_TOO_LARGE:
-                    # The same row would be refused again: stop without confirming it (retrying cannot help).
-                    too_large = SinkError(
-                        f"the record for key {_key_payload(key)} in topic {topic} is {len(value or b'')} bytes, "
-                        "over the producer's message.max.bytes: raise it (PGCDC_KAFKA_MESSAGE_MAX_BYTES) and "
-                        "the broker's limit, then restart; nothing after this row was confirmed"
-                    )
-                    too_large.retriable = False
-                    raise too_large from err
+                    limit = f"the producer's message.max.bytes ({self._max_bytes})"
+                    raise RecordTooLargeError(Refusal(topic, key, len(value or b""), limit)) from err
                 raise SinkError(f"cannot produce to {topic}: {error.str() if error else err}") from err
         self._since_poll += 1
         if self._since_poll >= POLL_EVERY:
             self._since_poll = 0
             self._producer.poll(0)
+
+    def _produce_now(
+        self,
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        callback: Callable[[object, object], None] | None,
+        headers: list[tuple[str, str | bytes | None]],
+    ) -> None:
+        """Produce without waiting for room: for delivery callbacks, which run inside poll()."""
+        try:
+            self._producer.produce(topic, value, key, on_delivery=callback, headers=headers)
+        except (BufferError, KafkaException) as err:
+            raise SinkError(f"cannot produce to {topic}: {err}") from err
 
     def ensure_topic(self, topic: str) -> str:
         full = self._prefix + topic

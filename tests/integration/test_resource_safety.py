@@ -1,6 +1,7 @@
 """Resource safety: a stalled broker neither grows pgcdc's memory nor advances the slot; idle slots keep no WAL
 while other tables and databases churn; a paused connector reports the WAL it holds and warns past a threshold;
-a row over the producer's size limit stops the connector unconfirmed.
+a row over the producer's size limit stops the connector unconfirmed, or with errors.tolerance=all is logged and
+dropped, or dead-lettered as its key and an error record.
 """
 
 from __future__ import annotations
@@ -13,8 +14,10 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
+import orjson
 import psycopg
 import pytest
 
@@ -221,14 +224,26 @@ def test_idle_slot_keeps_under_64_mb_of_wal_while_other_tables_and_another_datab
     assert worst < WAL_LIMIT, f"the idle slot retained {worst / MB:.0f} MB of WAL"
 
 
-def _run_with_oversized_row(database: str, bootstrap: str, tmp_path: Path) -> tuple[str, str, list[Record]]:
-    """Rows 1 (small), 2 (3 MB, over the producer's 1 MB message.max.bytes), 3 (small); returns log, slot state
-    verdict and what reached the topic while the connector is stuck on row 2."""
+@dataclass(frozen=True)
+class OversizedRun:
+    log: str
+    verdict: str
+    """held: the slot was not confirmed past the oversized row; advanced: it was."""
+    records: list[Record]
+    prefix: str
+
+
+def _run_with_oversized_row(
+    database: str, bootstrap: str, tmp_path: Path, **settings_extra: str
+) -> OversizedRun:
+    """Rows 1 (small), 2 (3 MB, over the producer's 1 MB message.max.bytes), 3 (small); returns the log, whether
+    the slot moved past row 2, and what reached the topic (with errors.tolerance=all, once row 3 is there)."""
     with psycopg.connect(database, autocommit=True) as conn:
         conn.execute("CREATE TABLE public.docs (id int PRIMARY KEY, body text)")
     prefix = unique_prefix()
     topic = f"{prefix}.public.docs"
-    settings = connector_settings(database, prefix, **{"table.include.list": "public.docs"})
+    settings = connector_settings(database, prefix, **{"table.include.list": "public.docs", **settings_extra})
+    tolerated = settings_extra.get("errors.tolerance") == "all"
     process = pgcdc_process(settings, bootstrap, tmp_path)
     log = tmp_path / "c.log"
     try:
@@ -239,23 +254,33 @@ def _run_with_oversized_row(database: str, bootstrap: str, tmp_path: Path) -> tu
             conn.execute("INSERT INTO public.docs VALUES (2, repeat('y', 3 * 1024 * 1024))")
             conn.execute("INSERT INTO public.docs VALUES (3, 'after')")
         wait_until(lambda: b"message.max.bytes" in log.read_bytes(), timeout=60, what="the size error")
-        records = read_topic(bootstrap, topic, until=lambda got: 1 in ids_in(got))
-        time.sleep(2)  # time for anything after row 2 to (wrongly) arrive
-        records = read_topic(bootstrap, topic, until=lambda got: 1 in ids_in(got))
+        expected = 3 if tolerated else 1
+        records = read_topic(bootstrap, topic, until=lambda got: expected in ids_in(got))
+        if tolerated:
+            wait_until(
+                lambda: slot_lsns(database, settings["slot.name"])[1] > int(big_lsn),
+                timeout=30,
+                what="the slot to be confirmed past the skipped row",
+            )
+        else:
+            time.sleep(2)  # time for anything after row 2 to (wrongly) arrive
+        records = read_topic(bootstrap, topic, until=lambda got: expected in ids_in(got))
         confirmed = slot_lsns(database, settings["slot.name"])[1]
         verdict = "held" if confirmed <= int(big_lsn) else "advanced"
         alive = process.poll() is None
     finally:
         process.send_signal(signal.SIGTERM)
         code = process.wait(90)
-    return log.read_text() + f"\nEXIT {code} ALIVE_AFTER_ERROR {alive}", verdict, records
+    return OversizedRun(
+        log.read_text() + f"\nEXIT {code} ALIVE_AFTER_ERROR {alive}", verdict, records, prefix
+    )
 
 
 @pytest.fixture(scope="module")
 def oversized(
     pg_server: PgServer, kafka_bootstrap: str, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[str, str, list[Record]]]:
-    """One run with an oversized row, shared by the tests of today's behaviour and of what is missing."""
+) -> Iterator[OversizedRun]:
+    """One run with an oversized row under the default errors.tolerance=none."""
     name = create_database(pg_server, "oversized")
     try:
         yield _run_with_oversized_row(pg_server.dsn(name), kafka_bootstrap, tmp_path_factory.mktemp("big"))
@@ -264,9 +289,9 @@ def oversized(
 
 
 def test_row_over_the_message_size_limit_stops_without_confirming_or_skipping(
-    oversized: tuple[str, str, list[Record]],
+    oversized: OversizedRun,
 ) -> None:
-    log, slot, records = oversized
+    log, slot, records = oversized.log, oversized.verdict, oversized.records
     assert re.search(
         r"the record for key \{\"id\":2\} in topic \S+\.public\.docs is \d+ bytes, over the producer.s message.max.bytes",
         log,
@@ -277,16 +302,68 @@ def test_row_over_the_message_size_limit_stops_without_confirming_or_skipping(
 
 
 def test_row_over_the_message_size_limit_error_names_the_key(
-    oversized: tuple[str, str, list[Record]],
+    oversized: OversizedRun,
 ) -> None:
-    log = oversized[0]
+    log = oversized.log
     error = next(line for line in log.splitlines() if "message.max.bytes" in line)
     assert '"id":2' in error.replace(" ", "") or "id=2" in error, error
 
 
-def test_row_over_the_message_size_limit_ends_pgcdc_run(oversized: tuple[str, str, list[Record]]) -> None:
-    log = oversized[0]
+def test_row_over_the_message_size_limit_ends_pgcdc_run(oversized: OversizedRun) -> None:
+    log = oversized.log
     assert "ALIVE_AFTER_ERROR False" in log, log[-2000:]
+
+
+def test_errors_tolerance_all_skips_the_oversized_row_logs_it_and_moves_on(
+    database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    run = _run_with_oversized_row(database, kafka_bootstrap, tmp_path, **{"errors.tolerance": "all"})
+    assert ids_in(run.records) == {1, 3}, "errors.tolerance=all should drop row 2 and deliver the rest"
+    assert run.verdict == "advanced"
+    assert "ALIVE_AFTER_ERROR True" in run.log
+    line = next(line for line in run.log.splitlines() if "skipped the record" in line)
+    assert re.search(
+        r'skipped the record for key \{"id":2\} in table public\.docs is (\d+) bytes, over the producer.s '
+        r"message\.max\.bytes \(1000000\) \(errors\.tolerance=all\)",
+        line,
+    ), line
+    assert "yyyy" not in run.log, "the value must not be logged"
+
+
+def test_a_dead_letter_topic_gets_the_key_and_an_error_record_that_fits(
+    database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    dead_letter = f"dlq-{unique_prefix()}"
+    run = _run_with_oversized_row(
+        database,
+        kafka_bootstrap,
+        tmp_path,
+        **{
+            "errors.tolerance": "all",
+            "errors.deadletterqueue.topic.name": dead_letter,
+            "errors.deadletterqueue.context.headers.enable": "true",
+        },
+    )
+    assert ids_in(run.records) == {1, 3}
+    assert run.verdict == "advanced"
+    (letter,) = read_topic(kafka_bootstrap, dead_letter, until=lambda got: len(got) >= 1)
+    assert letter.key_json["payload"] == {"id": 2}
+    error = orjson.loads(letter.value or b"")
+    assert error["topic"] == f"{run.prefix}.public.docs"
+    assert (error["table"], error["op"], error["limit"]) == (
+        "public.docs",
+        "c",
+        "the producer's message.max.bytes (1000000)",
+    )
+    assert error["size_bytes"] > 3 * MB and error["lsn"].count("/") == 1
+    assert len(letter.value or b"") < 1000
+    headers = {name: (value or b"").decode() for name, value in letter.headers}
+    assert headers["__connect.errors.topic"] == f"{run.prefix}.public.docs"
+    assert headers["__connect.errors.exception.class.name"] == (
+        "org.apache.kafka.common.errors.RecordTooLargeException"
+    )
+    assert headers["__connect.errors.stage"] == "KAFKA_PRODUCE"
+    assert f"its key and an error record go to {dead_letter}" in run.log
 
 
 def _connectors_info(url: str, name: str) -> str:
