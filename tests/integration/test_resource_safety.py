@@ -427,10 +427,10 @@ def test_a_paused_connector_reports_its_growing_wal_and_warns_past_the_threshold
             assert below.get("wal_retained_warning") is None, below
             assert over_flag() == 0.0
             step = 1
-            while retained() <= threshold:
+            while (current := retained()) <= threshold:
                 churn(step)
                 step += 1
-                readings.append(retained())
+            readings.append(current)
             over = wait_until(
                 lambda: (d := details()).get("wal_retained_warning") and d, timeout=30, what="warning"
             )
@@ -454,7 +454,7 @@ def test_a_paused_connector_reports_its_growing_wal_and_warns_past_the_threshold
         )
         assert over_flag() == 0.0
         back_under = "back under slot.retained.wal.warn.bytes" in worker.log()
-    assert readings[-1] > readings[0] > 10 * MB
+    assert readings[-1] > threshold > readings[0] > 10 * MB, readings
     series = re.search(rf'pgcdc_connector_wal_retained_bytes{{connector="{name}"}} (\S+)', metrics)
     assert series is not None and float(series.group(1)) > threshold, metrics
     warn_series = re.search(rf'pgcdc_connector_wal_retained_warn_bytes{{connector="{name}"}} (\S+)', metrics)
