@@ -311,8 +311,8 @@ class Connector:
         incremental: IncrementalSnapshot | None = None
 
         def confirmable(safe: Lsn) -> Lsn:
-            # While an incremental snapshot runs, its starting signal stays unconfirmed: a restart meets it again
-            # and redoes the snapshot, since its progress is kept nowhere else.
+            # While an incremental snapshot runs, its latest progress (its signal, then its latest open
+            # watermark) stays unconfirmed: a restart meets it again and goes on from there.
             hold = incremental.hold_lsn if incremental is not None else None
             return safe if hold is None else min(safe, hold)
 

@@ -7,8 +7,9 @@ event stands); at ``-close`` the remaining rows are written as ``op: r`` events 
 so they are confirmed with that position, and the next chunk is read. A snapshot row therefore never overwrites
 a newer change.
 
-Progress is not stored: while a snapshot runs, the pipeline confirms nothing past the signal that started it, so
-a restart meets the signal again and redoes the snapshot from its first chunk (at-least-once, never a gap).
+While a snapshot runs, the pipeline confirms nothing past ``hold_lsn``: first the commit before the signal that
+started it, then the commit before the latest open watermark, which carries the progress (pgcdc.snapshot.progress).
+A restart meets that watermark (or the signal) again and goes on from there: at least once, never a gap.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
 from pgcdc.snapshot.chunks import ChunkQuery, RawRow
 from pgcdc.snapshot.copy import estimated_rows
 from pgcdc.snapshot.initial import snapshot_relation
+from pgcdc.snapshot.progress import PROGRESS_KEY, SnapshotProgress, TableProgress, decode, encode
 from pgcdc.snapshot.signals import (
     ExecuteSnapshot,
     LogSignal,
@@ -77,6 +79,8 @@ class _Window:
     opened_at: str
     rows: dict[bytes, Row] = field(default_factory=dict)
     open: bool = False
+    resumable: bool = False
+    """Its open watermark carries the progress, so the hold may move up to it."""
 
 
 def _now_text() -> str:
@@ -105,6 +109,7 @@ class IncrementalSnapshot:
         self._window: _Window | None = None
         self._paused = False
         self._started = 0.0
+        self._signal_id = ""
         self.hold_lsn: Lsn | None = None
         """While set, the pipeline confirms nothing past it: a restart then meets the starting signal again."""
 
@@ -166,7 +171,11 @@ class IncrementalSnapshot:
                     self._config.database.dbname,
                 )
             for oid, table, identity in matched:
-                task = self._task(signal, conn, oid, table, identity)
+                qualified = f"{table.schema}.{table.table}"
+                filters = [f"({text})" for p, text in signal.conditions if p.fullmatch(qualified)]
+                task = self._task(
+                    signal.signal_id, conn, (oid, table, identity), " AND ".join(filters) or None
+                )
                 if task is not None and all(t.table != table for t in self._tasks + tasks):
                     tasks.append(task)
         if not tasks:
@@ -182,41 +191,79 @@ class IncrementalSnapshot:
             self._config.incremental_chunk_size,
         )
         if starting:
-            self.hold_lsn = self._confirmed()
-            self._started = time.monotonic()
-            self._progress.clear()
-            self._progress.update(
-                kind="incremental",
-                state="running",
-                running=True,
-                signal=signal.signal_id,
-                tables_total=0,
-                tables_remaining=0,
-                rows_expected=0,
-                rows_scanned=0,
-                chunks=0,
-                rows_per_second=0.0,
-            )
+            self._start(signal.signal_id, self._confirmed())
         self._progress["tables_total"] += len(tasks)
         self._progress["tables_remaining"] += len(tasks)
         self._progress["rows_expected"] += sum(estimated_rows(conn, t.info.oid) for t in tasks)
         if read_now:
             self._read_chunk()
 
+    def _start(self, signal_id: str, hold: Lsn, *, rows: int = 0, chunks: int = 0) -> None:
+        self.hold_lsn = hold
+        self._signal_id = signal_id
+        self._started = time.monotonic()
+        self._progress.clear()
+        self._progress.update(
+            kind="incremental",
+            state="running",
+            running=True,
+            signal=signal_id,
+            tables_total=0,
+            tables_remaining=0,
+            rows_expected=0,
+            rows_scanned=rows,
+            chunks=chunks,
+            rows_per_second=0.0,
+        )
+
+    def _resume(self, marker: WindowMarker, position: SourcePosition) -> None:
+        """An open watermark of this connector's earlier run, met again after a restart: go on from its chunk."""
+        progress = decode(marker.data)
+        if progress is None or progress.slot != self._config.slot_name:
+            return
+        conn = self._connection()
+        found = {table: (oid, table, identity) for oid, table, identity in catalog.find_tables(conn)}
+        tasks: list[_TableTask] = []
+        for saved in progress.tables:
+            row = found.get(TableId(saved.schema, saved.table))
+            task = self._task(progress.signal, conn, row, saved.condition) if row is not None else None
+            if task is None:
+                log.warning(
+                    "incremental snapshot %s: table %s.%s is gone; skipped",
+                    progress.signal,
+                    saved.schema,
+                    saved.table,
+                )
+                continue
+            task.last_key, task.max_key = saved.after, saved.up_to
+            tasks.append(task)
+        if not tasks:
+            return
+        hold = position.last_commit_lsn if position.last_commit_lsn is not None else self._confirmed()
+        self._start(progress.signal, hold, rows=progress.rows, chunks=progress.chunks)
+        self._tasks = tasks
+        self._progress.update(tables_total=len(tasks), tables_remaining=len(tasks))
+        log.info(
+            "incremental snapshot %s resumed after a restart: %s, from the chunk that was open",
+            progress.signal,
+            ", ".join(str(t.table) for t in tasks),
+        )
+        self._read_chunk()
+
     def _task(
         self,
-        signal: ExecuteSnapshot,
+        signal_id: str,
         conn: psycopg.Connection[tuple[object, ...]],
-        oid: int,
-        table: TableId,
-        identity: str,
+        found: tuple[int, TableId, str],
+        condition: str | None,
     ) -> _TableTask | None:
+        oid, table, identity = found
         config = self._config
         if not config.captures_table(table.schema, table.table):
             log.warning(
                 "signal %s: table %s is not captured by this connector (table.include.list / "
                 "table.exclude.list); skipped",
-                signal.signal_id,
+                signal_id,
                 table,
             )
             return None
@@ -226,7 +273,7 @@ class IncrementalSnapshot:
             log.warning(
                 "signal %s: table %s has no primary key, so it cannot be read in chunks; skipped (add a primary "
                 "key or set message.key.columns for it)",
-                signal.signal_id,
+                signal_id,
                 table,
             )
             return None
@@ -234,8 +281,6 @@ class IncrementalSnapshot:
         captured = build_table(
             relation, {c.name: c for c in info.columns}, info.primary_key, config, warn=log.warning
         )
-        qualified = f"{table.schema}.{table.table}"
-        filters = [f"({text})" for pattern, text in signal.conditions if pattern.fullmatch(qualified)]
         return _TableTask(
             info=info,
             captured=captured,
@@ -243,7 +288,7 @@ class IncrementalSnapshot:
                 table=table,
                 columns=tuple(c.name for c in relation.columns),
                 keys=tuple(keys),
-                condition=" AND ".join(filters) or None,
+                condition=condition,
             ),
         )
 
@@ -290,9 +335,15 @@ class IncrementalSnapshot:
     ) -> None:
         window = self._window
         if window is None or marker.signal_id != f"{window.chunk_id}-{'open' if marker.opens else 'close'}":
-            return  # a marker of an earlier run (replayed after a restart) or another connector's
+            # A marker of an earlier run (replayed after a restart) or another connector's.
+            if marker.opens and not self.running:
+                self._resume(marker, position)
+            return
         if marker.opens:
             window.open = True
+            if window.resumable and position.last_commit_lsn is not None and self.hold_lsn is not None:
+                # Everything before this watermark is in Kafka or held by the tracker; a restart resumes here.
+                self.hold_lsn = max(self.hold_lsn, position.last_commit_lsn)
             return
         self._window = None
         if window.task is not None and window.rows:
@@ -318,9 +369,19 @@ class IncrementalSnapshot:
         """Open a window, read the next non-empty chunk into it, close it; the stream meets both markers."""
         window = _Window(chunk_id=str(uuid.uuid4()), task=None, opened_at=_now_text())
         self._window = window
-        self._insert_marker(
-            f"{window.chunk_id}-open", "snapshot-window-open", {"openWindowTimestamp": window.opened_at}
-        )
+        opened = {"openWindowTimestamp": window.opened_at}
+        try:
+            self._insert_marker(
+                f"{window.chunk_id}-open", "snapshot-window-open", {**opened, PROGRESS_KEY: self._saved()}
+            )
+            window.resumable = True
+        except psycopg.DataError as err:
+            # Too long for the data column (Debezium suggests varchar(2048)): a restart then starts over.
+            log.warning(
+                "incremental snapshot progress does not fit the signal table (%s); a restart will start the snapshot over",
+                str(err).strip().splitlines()[0],
+            )
+            self._insert_marker(f"{window.chunk_id}-open", "snapshot-window-open", opened)
         while self._tasks:
             task = self._tasks[0]
             try:
@@ -385,7 +446,21 @@ class IncrementalSnapshot:
         self._progress.update(state=state, running=False)
         log.info("incremental snapshot %s: %d row(s)", state, self._progress.get("rows_scanned", 0))
 
-    def _insert_marker(self, signal_id: str, kind: str, data: dict[str, str]) -> None:
+    def _saved(self) -> dict[str, Any]:
+        return encode(
+            SnapshotProgress(
+                slot=self._config.slot_name,
+                signal=self._signal_id,
+                tables=tuple(
+                    TableProgress(t.table.schema, t.table.table, t.query.condition, t.last_key, t.max_key)
+                    for t in self._tasks
+                ),
+                rows=int(self._progress.get("rows_scanned", 0)),
+                chunks=int(self._progress.get("chunks", 0)),
+            )
+        )
+
+    def _insert_marker(self, signal_id: str, kind: str, data: dict[str, Any]) -> None:
         conn = self._connection()
         try:
             conn.execute(

@@ -36,6 +36,7 @@ class WindowMarker:
 
     signal_id: str
     opens: bool
+    data: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,7 +125,7 @@ def parse_signal(row: Row) -> Signal | None:
     kind = (_text(row, "type", 1) or "").strip()
     text = _text(row, "data", 2)
     if kind in (WINDOW_OPEN, WINDOW_CLOSE):
-        return WindowMarker(signal_id, opens=kind == WINDOW_OPEN)
+        return WindowMarker(signal_id, opens=kind == WINDOW_OPEN, data=text)
     if kind == "execute-snapshot":
         data = _data(signal_id, kind, text)
         _check_incremental(signal_id, kind, data)

@@ -9,6 +9,7 @@ import pytest
 
 from pgcdc.config import parse_config
 from pgcdc.errors import ConfigError, SignalError
+from pgcdc.snapshot.progress import PROGRESS_KEY, SnapshotProgress, TableProgress, decode, encode
 from pgcdc.snapshot.signals import ExecuteSnapshot, LogSignal, Pause, StopSnapshot, WindowMarker, parse_signal
 
 
@@ -40,7 +41,7 @@ def test_execute_snapshot_with_regexes_and_additional_conditions() -> None:
 
 def test_other_signals() -> None:
     assert parse_signal(row("c-open", "snapshot-window-open", None)) == WindowMarker("c-open", opens=True)
-    assert parse_signal(row("c-close", "snapshot-window-close", "{}")) == WindowMarker("c-close", opens=False)
+    assert parse_signal(row("c-close", "snapshot-window-close", "{}")) == WindowMarker("c-close", False, "{}")
     stop = parse_signal(row("s", "stop-snapshot", {"type": "incremental"}))
     assert isinstance(stop, StopSnapshot) and stop.collections == ()
     assert parse_signal(row("p", "pause-snapshot", None)) == Pause("p", resume=False)
@@ -102,3 +103,21 @@ def test_signal_settings() -> None:
 def test_bad_signal_settings(change: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         parse_config({**SETTINGS, **change}, env={})
+
+
+def test_progress_round_trips_through_an_open_watermark() -> None:
+    progress = SnapshotProgress(
+        slot="s",
+        signal="sig",
+        tables=(
+            TableProgress("public", "a", "(id > 1)", ("5", None), ("90", "x")),
+            TableProgress("public", "b", None, None, None),
+        ),
+        rows=12,
+        chunks=3,
+    )
+    data = json.dumps({"openWindowTimestamp": "t", PROGRESS_KEY: encode(progress)})
+    assert decode(data) == progress
+    assert decode('{"openWindowTimestamp": "2026-01-01T00:00:00Z"}') is None  # Debezium's own watermark
+    assert decode("{broken") is None
+    assert decode(json.dumps({PROGRESS_KEY: {"slot": "s"}})) is None
