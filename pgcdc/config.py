@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import difflib
+import hashlib
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import unquote, urlsplit
 
 import orjson
@@ -113,6 +114,30 @@ SETTINGS: tuple[Setting, ...] = (
         "use any replica identity. publication: left out of the publication's column list (PostgreSQL 15+), so "
         "their values never leave the server; PostgreSQL then rejects UPDATE/DELETE on a table switched to "
         "REPLICA IDENTITY FULL, so pgcdc refuses such tables at start.",
+    ),
+    Setting(
+        "column.truncate.to.<N>.chars",
+        None,
+        "Comma-separated regular expressions of schema.table.column whose string values longer than N "
+        "characters (UTF-16 units, as Java counts) are cut to N, and bytes values to N bytes; N from 1.",
+    ),
+    Setting(
+        "column.mask.with.<N>.chars",
+        None,
+        "Comma-separated regular expressions of schema.table.column whose values (NULL too) become N asterisks; "
+        "character columns only (text, varchar, char, name, enums and their domains).",
+    ),
+    Setting(
+        "column.mask.hash.<algorithm>.with.salt.<salt>",
+        None,
+        "Columns whose values become the lower-case hex digest (MD5, SHA-1, SHA-256, SHA-512...) of the salt "
+        "followed by the value's Java serialization, cut to the column's declared length; character columns only.",
+    ),
+    Setting(
+        "column.mask.hash.v2.<algorithm>.with.salt.<salt>",
+        None,
+        "As column.mask.hash, but hashing the salt followed by the value's UTF-8 bytes: the same digest as "
+        "sha256(salt || value) computed anywhere else.",
     ),
     Setting(
         "message.key.columns",
@@ -251,7 +276,30 @@ _ACCEPTED_WITHOUT_EFFECT = re.compile(
 )
 
 # Keys that would change what is written and are not implemented: refusing beats silently differing.
-_NOT_SUPPORTED = re.compile(r"transforms(\..*)?|predicates(\..*)?|column\.mask\..*|column\.truncate\..*")
+_NOT_SUPPORTED = re.compile(r"transforms(\..*)?|predicates(\..*)?")
+
+# Debezium's column mapper keys, whose name carries a parameter (ColumnMappers.create's patterns).
+_COLUMN_RULE = re.compile(r"column\.(mask|truncate)\..*")
+_TRUNCATE_KEY = re.compile(r"column\.truncate\.to\.(\d+)\.chars")
+_MASK_KEY = re.compile(r"column\.mask\.with\.(\d+)\.chars")
+_HASH_KEY = re.compile(r"column\.mask\.hash\.([^.]+)\.with\.salt\.(.+)")
+_HASH_V2_KEY = re.compile(r"column\.mask\.hash\.v2\.([^.]+)\.with\.salt\.(.+)")
+_COLUMN_RULE_FORMS = (
+    "column.truncate.to.<N>.chars, column.mask.with.<N>.chars, "
+    "column.mask.hash.<algorithm>.with.salt.<salt> or column.mask.hash.v2.<algorithm>.with.salt.<salt>"
+)
+# Java's MessageDigest names (and the SUN provider's aliases; Java matches them ignoring case) -> hashlib's.
+_HASH_ALGORITHMS = {
+    "MD5": "md5",
+    **dict.fromkeys(("SHA-1", "SHA1", "SHA"), "sha1"),
+    **dict.fromkeys(("SHA-224", "SHA224"), "sha224"),
+    **dict.fromkeys(("SHA-256", "SHA256"), "sha256"),
+    **dict.fromkeys(("SHA-384", "SHA384"), "sha384"),
+    **dict.fromkeys(("SHA-512", "SHA512"), "sha512"),
+    **dict.fromkeys(("SHA-512/224", "SHA512/224"), "sha512_224"),
+    **dict.fromkeys(("SHA-512/256", "SHA512/256"), "sha512_256"),
+    **{f"SHA3-{bits}": f"sha3_{bits}" for bits in (224, 256, 384, 512)},
+}
 
 
 def _parse_bool(key: str, text: str) -> bool:
@@ -300,6 +348,79 @@ def _compile_patterns(key: str, text: str | None) -> tuple[re.Pattern[str], ...]
         except re.error as err:
             raise ConfigError(f"{key}: {item!r} is not a valid regular expression ({err})") from None
     return tuple(patterns)
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnRule:
+    """One ``column.truncate.*`` / ``column.mask.*`` setting: what it does to the columns its patterns match."""
+
+    key: str
+    kind: Literal["truncate", "mask", "hash", "hash_v2"]
+    patterns: tuple[re.Pattern[str], ...]
+    """Matched (whole, ignoring case, as Debezium does) against ``schema.table.column``."""
+    length: int = 0
+    """truncate: the most characters kept; mask: the number of asterisks."""
+    algorithm: str = ""
+    """hash: the hashlib name of the MessageDigest algorithm."""
+    salt: bytes = b""
+
+
+def setting_for(key: str) -> Setting | None:
+    """The documented setting a key is, including the column rule a key like column.mask.with.8.chars is."""
+    for setting in SETTINGS:
+        if setting.key == key:
+            return setting
+    forms = {
+        _TRUNCATE_KEY: "column.truncate.to.<N>.chars",
+        _MASK_KEY: "column.mask.with.<N>.chars",
+        _HASH_V2_KEY: "column.mask.hash.v2.<algorithm>.with.salt.<salt>",
+        _HASH_KEY: "column.mask.hash.<algorithm>.with.salt.<salt>",
+    }
+    form = next((name for pattern, name in forms.items() if pattern.fullmatch(key)), None)
+    return next((s for s in SETTINGS if s.key == form), None)
+
+
+def _parse_column_rules(raw: Mapping[str, str]) -> tuple[ColumnRule, ...]:
+    """The column rules in the order Debezium tries them; the first rule matching a column is its only one."""
+    by_kind: dict[str, list[ColumnRule]] = {"truncate": [], "mask": [], "hash": [], "hash_v2": []}
+    for key, value in raw.items():
+        if not _COLUMN_RULE.fullmatch(key):
+            continue
+        rule = _column_rule(key, value)
+        by_kind[rule.kind].append(rule)
+    return tuple(rule for rules in by_kind.values() for rule in rules)
+
+
+def _column_rule(key: str, value: str) -> ColumnRule:
+    patterns = tuple(re.compile(p.pattern, re.IGNORECASE) for p in _compile_patterns(key, value))
+    if not patterns:
+        raise ConfigError(
+            f"{key} lists no columns: set it to comma-separated schema.table.column regular expressions"
+        )
+    for kind, form in (("truncate", _TRUNCATE_KEY), ("mask", _MASK_KEY)):
+        match = form.fullmatch(key)
+        if match:
+            count = int(match.group(1))
+            if not 1 <= count <= 2**31 - 1:
+                example = "column.truncate.to.20.chars" if kind == "truncate" else "column.mask.with.8.chars"
+                raise ConfigError(
+                    f"{key}: the number of characters must be a whole number from 1 to 2147483647 "
+                    f"(e.g. {example})"
+                )
+            return ColumnRule(key, kind, patterns, length=count)  # type: ignore[arg-type]
+    for kind, form in (("hash_v2", _HASH_V2_KEY), ("hash", _HASH_KEY)):
+        match = form.fullmatch(key)
+        if match:
+            algorithm = _HASH_ALGORITHMS.get(match.group(1).upper())
+            if algorithm is None or algorithm not in hashlib.algorithms_available:
+                names = ", ".join(n for n in _HASH_ALGORITHMS if "-" in n or n == "MD5")
+                raise ConfigError(
+                    f"{key}: {match.group(1)!r} is not a hash algorithm pgcdc can compute: use one of "
+                    f"Java's MessageDigest names {names} (e.g. column.mask.hash.SHA-256.with.salt.<salt>)"
+                )
+            salt = match.group(2).encode()  # Java's String.getBytes(), UTF-8 by default
+            return ColumnRule(key, kind, patterns, algorithm=algorithm, salt=salt)  # type: ignore[arg-type]
+    raise ConfigError(f"{key} is not a column rule pgcdc knows: write {_COLUMN_RULE_FORMS}")
 
 
 def _parse_key_columns(text: str | None) -> tuple[tuple[re.Pattern[str], tuple[str, ...]], ...]:
@@ -408,6 +529,8 @@ class ConnectorConfig:
     errors: ErrorTolerance
     raw: Mapping[str, str] = field(repr=False)
     """The settings as given (secrets included): what the worker stores; mask before showing."""
+    column_rules: tuple[ColumnRule, ...] = ()
+    """column.truncate / column.mask settings, in the order Debezium applies the first that matches."""
 
     @property
     def transaction_topic(self) -> str:
@@ -439,6 +562,11 @@ class ConnectorConfig:
         if self.message_prefix_include and not any(p.fullmatch(prefix) for p in self.message_prefix_include):
             return False
         return not any(p.fullmatch(prefix) for p in self.message_prefix_exclude)
+
+    def column_rules_for(self, schema: str, table: str, column: str) -> tuple[ColumnRule, ...]:
+        """The truncate and mask rules matching a column in Debezium's order: only the first applies."""
+        qualified = f"{schema}.{table}.{column}"
+        return tuple(r for r in self.column_rules if any(p.fullmatch(qualified) for p in r.patterns))
 
     def key_columns_for(self, schema: str, table: str) -> tuple[str, ...] | None:
         """The ``message.key.columns`` override for a table, or None to use its primary key."""
@@ -560,7 +688,7 @@ def _signal_table(collection: str | None, channels_text: str) -> tuple[str, str]
 
 def _check_keys(raw: Mapping[str, str]) -> None:
     for key in raw:
-        if key in _KNOWN or _ACCEPTED_WITHOUT_EFFECT.fullmatch(key):
+        if key in _KNOWN or _ACCEPTED_WITHOUT_EFFECT.fullmatch(key) or _COLUMN_RULE.fullmatch(key):
             continue
         if _NOT_SUPPORTED.fullmatch(key):
             raise ConfigError(f"{key} is not supported by pgcdc yet: remove it from the connector config")
@@ -699,6 +827,7 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         ),
         errors=_error_tolerance(get),
         raw=raw,
+        column_rules=_parse_column_rules(raw),
     )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pgcdc.config import SETTINGS, mask_secrets
+from pgcdc.config import SETTINGS, mask_secrets, setting_for
 from pgcdc.errors import ConfigError
 from pgcdc.worker.records import ConnectState, TargetState
 from pgcdc.worker.service import ConnectorSnapshot, connect_state_of
@@ -109,10 +109,9 @@ def validate_config(plugin: str, config: Mapping[str, str]) -> dict[str, Any]:
         error_key = _key_named_in(error, config)
     masked = mask_secrets(config)
     keys = [s.key for s in SETTINGS] + sorted(k for k in config if k not in {s.key for s in SETTINGS})
-    defaults = {s.key: s for s in SETTINGS}
     configs = []
     for order, key in enumerate(keys, start=1):
-        setting = defaults.get(key)
+        setting = setting_for(key)
         configs.append(
             {
                 "definition": {

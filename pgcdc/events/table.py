@@ -14,6 +14,7 @@ from pgcdc.decode.relation import ColumnInfo, Relation, TableId
 from pgcdc.decode.values import value_converter
 from pgcdc.decode.values.toast import unavailable_value
 from pgcdc.events.change import Row
+from pgcdc.events.column_masks import ColumnMask, TableMasks, column_mask
 from pgcdc.serialize.fields import field_schema
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class CapturedTable:
     key_fields: tuple[CapturedField, ...]
     steps: tuple[tuple[str, int, Callable[[str], Any], Any], ...] = ()
     """(name, position, convert, absent) of each field, for the per-row loop."""
+    masks: TableMasks | None = None
+    """column.truncate / column.mask rules on this table's fields, applied as the value is serialized (the key
+    keeps the real values); None when no rule matches any field."""
 
     @property
     def table(self) -> TableId:
@@ -120,12 +124,16 @@ def build_table(
     config: ConnectorConfig,
     *,
     warn: Callable[[str], None],
+    snapshot: bool = False,
 ) -> CapturedTable:
     """Combine pgoutput's column list (authoritative for the tuple) with the catalog's details (nullability,
-    defaults, domain base types); drop excluded and unsupported columns."""
+    defaults, domain base types); drop excluded and unsupported columns. ``snapshot``: the table is read by a
+    snapshot, where Debezium takes column lengths from JDBC rather than from pgoutput."""
     table = TableId(message.namespace, message.name)
     fields: list[CapturedField] = []
     columns: list[ColumnInfo] = []
+    masks: list[ColumnMask] = []
+    key_names = config.key_columns_for(table.schema, table.table) or primary_key
     for position, column in enumerate(message.columns):
         info = catalog_columns.get(column.name) or ColumnInfo(
             name=column.name,
@@ -146,17 +154,30 @@ def build_table(
             )
             continue
         columns.append(info)
+        absent = _absent(schema, info)
+        rules = config.column_rules_for(table.schema, table.table, column.name)
+        if len(rules) > 1 and rules[1].kind == rules[0].kind:
+            warn(
+                f"column {table}.{column.name} matches both {rules[0].key} and {rules[1].key}; pgcdc applies "
+                "the first, Debezium the first in its hash map's order: make their patterns disjoint"
+            )
+        mask = column_mask(rules[0], info, schema, snapshot=snapshot) if rules else None
+        if mask is not None:
+            masks.append(mask)
+            if mask.transform is not None and info.optional and column.name not in key_names:
+                # The mapper sees the NULL before JsonConverter writes the default in its place, so a hash or a
+                # cut leaves that default as it is and the mask writes asterisks.
+                absent = None
         fields.append(
             CapturedField(
                 name=column.name,
                 position=position,
                 convert=convert,
-                absent=_absent(schema, info),
+                absent=absent,
                 unavailable=unavailable_value(info, config.type_modes, str(schema["type"])),
                 schema=schema,
             )
         )
-    key_names = config.key_columns_for(table.schema, table.table) or primary_key
     by_name = {f.name: f for f in fields}
     key_fields = tuple(by_name[name] for name in key_names if name in by_name)
     relation = Relation(
@@ -172,4 +193,5 @@ def build_table(
         fields=tuple(fields),
         key_fields=key_fields,
         steps=tuple((f.name, f.position, f.convert, f.absent) for f in fields),
+        masks=TableMasks(masks) if masks else None,
     )

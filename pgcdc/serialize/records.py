@@ -91,6 +91,8 @@ class RecordSerializer:
             return cached
         base = f"{self._server_name}.{table.table.schema}.{table.table.table}"
         fields = [f.schema for f in table.fields]
+        if table.masks is not None:
+            fields = table.masks.value_fields(fields)
         key_prefix = (
             _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
         )
@@ -150,9 +152,12 @@ class RecordSerializer:
         table = event.table
         if table is None:
             return self._message_value(event, now_ns)
+        before, after = event.before, event.after
+        if table.masks is not None:
+            before, after = table.masks.row(before), table.masks.row(after)
         payload = {
-            "before": event.before,
-            "after": event.after,
+            "before": before,
+            "after": after,
             "source": self._source(event.position, table.table.schema, table.table.table, event.lsn),
             "transaction": _block(event.transaction),
             "op": event.op,

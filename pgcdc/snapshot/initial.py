@@ -90,6 +90,7 @@ class SnapshotReader:
                     info.primary_key,
                     self._config,
                     warn=self._warn,
+                    snapshot=True,
                 )
                 names = [c.name for c in relation.columns]
                 first = True
