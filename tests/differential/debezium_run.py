@@ -13,6 +13,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.connector_run import wait_until
+from tests.kafka_read import read_topic
 
 CAPTURE = Path(__file__).with_name("dbz_capture.py")
 
@@ -78,3 +79,25 @@ def debezium_capture(
                 process.wait(30)
     if out.exists():
         records.extend(json.loads(line) for line in out.read_text().splitlines() if line)
+
+
+def by_table(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """Debezium's captured records by table name."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    for record in records:
+        tables.setdefault(record["destination"].rsplit(".", 1)[-1], []).append(record)
+    return tables
+
+
+def pgcdc_records(bootstrap: str, prefix: str, counts: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
+    """pgcdc's records ({key, value}, parsed) of each public table, as many as ``counts`` says: as Debezium wrote."""
+    return {
+        t: [
+            {"key": r.key_json, "value": r.value_json}
+            for r in read_topic(
+                bootstrap, f"{prefix}.public.{t}", until=lambda got, n=n: len(got) >= n, timeout=60
+            )
+        ]
+        for t, n in counts.items()
+        if n
+    }

@@ -21,9 +21,8 @@ import pytest
 
 from tests.connector_run import connector_settings, running_connector, unique_prefix
 from tests.differential import workload
-from tests.differential.debezium_run import debezium_capture, debezium_properties
+from tests.differential.debezium_run import by_table, debezium_capture, debezium_properties, pgcdc_records
 from tests.fix_services import PgServer, create_database, drop_database
-from tests.kafka_read import read_topic
 from tests.unit.test_values import jdk17_parsed
 
 pytestmark = pytest.mark.debezium
@@ -124,23 +123,10 @@ def both(
             expected = _changed_rows(dsn, statements)
             with debezium_capture(debezium, dsn, properties, workdir, count=expected) as captured:
                 workload.run(dsn, statements)
-            theirs: dict[str, list[Any]] = {}
-            for record in captured:
-                theirs.setdefault(record["destination"].rsplit(".", 1)[-1], []).append(record)
-            counts = {t: len(theirs.get(t, [])) for t in workload.TABLES}
-            ours = {
-                t: [
-                    {"key": r.key_json, "value": r.value_json}
-                    for r in read_topic(
-                        kafka_bootstrap,
-                        f"{prefix}.public.{t}",
-                        until=lambda got, n=n: len(got) >= n,
-                        timeout=60,
-                    )
-                ]
-                for t, n in counts.items()
-                if n
-            }
+            theirs = by_table(captured)
+            ours = pgcdc_records(
+                kafka_bootstrap, prefix, {t: len(theirs.get(t, [])) for t in workload.TABLES}
+            )
         yield ours, theirs
     finally:
         drop_database(pg_server.admin_dsn, name)
