@@ -28,18 +28,14 @@ from psycopg import sql
 
 from pgcdc.ack.tracker import TransactionAck
 from pgcdc.config import ConnectorConfig
-from pgcdc.decode.relation import TableId
 from pgcdc.errors import SignalError, SourceSetupError
 from pgcdc.events import EventSink
 from pgcdc.events.change import ChangeEvent, Row, SourcePosition
-from pgcdc.events.table import CapturedTable, build_table
+from pgcdc.events.table import CapturedTable
 from pgcdc.lsn import Lsn
-from pgcdc.replication import catalog
-from pgcdc.replication.catalog import TableInfo
 from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
-from pgcdc.snapshot.chunks import ChunkQuery, RawRow
+from pgcdc.snapshot.chunks import RawRow
 from pgcdc.snapshot.copy import estimated_rows
-from pgcdc.snapshot.initial import snapshot_relation
 from pgcdc.snapshot.progress import PROGRESS_KEY, SnapshotProgress, TableProgress, decode, encode
 from pgcdc.snapshot.signals import (
     ExecuteSnapshot,
@@ -49,25 +45,9 @@ from pgcdc.snapshot.signals import (
     WindowMarker,
     parse_signal,
 )
+from pgcdc.snapshot.tasks import TableTask, restored_tasks, signalled_tasks
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(slots=True, eq=False)
-class _TableTask:
-    """One table of the running snapshot: how to read it and how far it got."""
-
-    info: TableInfo
-    captured: CapturedTable
-    query: ChunkQuery
-    max_key: RawRow | None = None
-    last_key: RawRow | None = None
-    rows: int = 0
-    chunks: int = 0
-
-    @property
-    def table(self) -> TableId:
-        return self.info.table
 
 
 @dataclass(slots=True)
@@ -75,7 +55,7 @@ class _Window:
     """The chunk between its watermarks: rows by their key's JSON, until the close marker releases them."""
 
     chunk_id: str
-    task: _TableTask | None
+    task: TableTask | None
     opened_at: str
     rows: dict[bytes, Row] = field(default_factory=dict)
     open: bool = False
@@ -105,7 +85,7 @@ class IncrementalSnapshot:
         self._confirmed = confirmed
         self._signal_table = sql.Identifier(*config.signal_table)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-        self._tasks: list[_TableTask] = []
+        self._tasks: list[TableTask] = []
         self._window: _Window | None = None
         self._paused = False
         self._started = 0.0
@@ -155,29 +135,11 @@ class IncrementalSnapshot:
 
     def _execute(self, signal: ExecuteSnapshot) -> None:
         conn = self._connection()
-        found = catalog.find_tables(conn)
-        tasks: list[_TableTask] = []
-        for pattern in signal.collections:
-            matched = [
-                (oid, table, identity)
-                for oid, table, identity in found
-                if pattern.fullmatch(f"{table.schema}.{table.table}")
-            ]
-            if not matched:
-                log.warning(
-                    "signal %s: data-collection %r matches no table of database %r; skipped",
-                    signal.signal_id,
-                    pattern.pattern,
-                    self._config.database.dbname,
-                )
-            for oid, table, identity in matched:
-                qualified = f"{table.schema}.{table.table}"
-                filters = [f"({text})" for p, text in signal.conditions if p.fullmatch(qualified)]
-                task = self._task(
-                    signal.signal_id, conn, (oid, table, identity), " AND ".join(filters) or None
-                )
-                if task is not None and all(t.table != table for t in self._tasks + tasks):
-                    tasks.append(task)
+        tasks = [
+            t
+            for t in signalled_tasks(self._config, conn, signal)
+            if all(t.table != r.table for r in self._tasks)
+        ]
         if not tasks:
             return
         starting = not self.running
@@ -221,22 +183,7 @@ class IncrementalSnapshot:
         progress = decode(marker.data)
         if progress is None or progress.slot != self._config.slot_name:
             return
-        conn = self._connection()
-        found = {table: (oid, table, identity) for oid, table, identity in catalog.find_tables(conn)}
-        tasks: list[_TableTask] = []
-        for saved in progress.tables:
-            row = found.get(TableId(saved.schema, saved.table))
-            task = self._task(progress.signal, conn, row, saved.condition) if row is not None else None
-            if task is None:
-                log.warning(
-                    "incremental snapshot %s: table %s.%s is gone; skipped",
-                    progress.signal,
-                    saved.schema,
-                    saved.table,
-                )
-                continue
-            task.last_key, task.max_key = saved.after, saved.up_to
-            tasks.append(task)
+        tasks = restored_tasks(self._config, self._connection(), progress)
         if not tasks:
             return
         hold = position.last_commit_lsn if position.last_commit_lsn is not None else self._confirmed()
@@ -249,48 +196,6 @@ class IncrementalSnapshot:
             ", ".join(str(t.table) for t in tasks),
         )
         self._read_chunk()
-
-    def _task(
-        self,
-        signal_id: str,
-        conn: psycopg.Connection[tuple[object, ...]],
-        found: tuple[int, TableId, str],
-        condition: str | None,
-    ) -> _TableTask | None:
-        oid, table, identity = found
-        config = self._config
-        if not config.captures_table(table.schema, table.table):
-            log.warning(
-                "signal %s: table %s is not captured by this connector (table.include.list / "
-                "table.exclude.list); skipped",
-                signal_id,
-                table,
-            )
-            return None
-        info = catalog.describe_table(conn, oid, table, identity)
-        keys = config.key_columns_for(table.schema, table.table) or info.primary_key
-        if not keys:
-            log.warning(
-                "signal %s: table %s has no primary key, so it cannot be read in chunks; skipped (add a primary "
-                "key or set message.key.columns for it)",
-                signal_id,
-                table,
-            )
-            return None
-        relation = snapshot_relation(info, config)
-        captured = build_table(
-            relation, {c.name: c for c in info.columns}, info.primary_key, config, warn=log.warning
-        )
-        return _TableTask(
-            info=info,
-            captured=captured,
-            query=ChunkQuery(
-                table=table,
-                columns=tuple(c.name for c in relation.columns),
-                keys=tuple(keys),
-                condition=condition,
-            ),
-        )
 
     def _stop(self, signal: StopSnapshot) -> None:
         if not self.running:
@@ -406,7 +311,7 @@ class IncrementalSnapshot:
             {"openWindowTimestamp": window.opened_at, "closeWindowTimestamp": _now_text()},
         )
 
-    def _chunk(self, task: _TableTask) -> dict[bytes, Row]:
+    def _chunk(self, task: TableTask) -> dict[bytes, Row]:
         conn = self._connection()
         if task.max_key is None:
             task.max_key = task.query.max_key(conn)
@@ -433,7 +338,7 @@ class IncrementalSnapshot:
             progress["rows_per_second"] = round(progress["rows_scanned"] / elapsed, 1) if elapsed > 0 else 0.0
         return rows
 
-    def _table_done(self, task: _TableTask, *, completed: bool) -> None:
+    def _table_done(self, task: TableTask, *, completed: bool) -> None:
         self._tasks.remove(task)
         self._progress["tables_remaining"] -= 1
         if completed:
