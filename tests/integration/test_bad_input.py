@@ -204,13 +204,15 @@ def test_role_without_select_on_a_captured_table_is_named(database: str, kafka_b
     make_table(
         database,
         f"CREATE TABLE public.users (id int PRIMARY KEY); INSERT INTO public.users VALUES (1);"
-        f" CREATE ROLE {role} LOGIN REPLICATION; GRANT CREATE ON DATABASE \"{database.rsplit('/', 1)[-1]}\" TO {role};"
+        f' CREATE ROLE {role} LOGIN REPLICATION; GRANT CREATE ON DATABASE "{database.rsplit("/", 1)[-1]}" TO {role};'
         f" ALTER TABLE public.users OWNER TO {role}; REVOKE SELECT ON public.users FROM {role}",
     )
     dsn = database.replace("postgresql://postgres@", f"postgresql://{role}@", 1)
     settings = connector_settings(dsn, unique_prefix(), **{"table.include.list": "public.users"})
     try:
-        with pytest.raises(SourceSetupError, match=rf"refused '{role}': permission denied for table users.*GRANT SELECT"):
+        with pytest.raises(
+            SourceSetupError, match=rf"refused '{role}': permission denied for table users.*GRANT SELECT"
+        ):
             run_once(settings, kafka_bootstrap)
     finally:
         make_table(database, f"DROP OWNED BY {role}; DROP ROLE {role}")
