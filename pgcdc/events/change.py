@@ -26,7 +26,7 @@ class SourcePosition:
     snapshot: str = "false"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: one per event, and a frozen dataclass is several times slower to build
 class TransactionBlock:
     """The ``transaction`` block of a change event (provide.transaction.metadata): its place in the transaction."""
 

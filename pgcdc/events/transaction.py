@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from pgcdc.events.change import TransactionBlock
 
 # Debezium counts each logical decoding message as a data collection of its own, named by an object without a
@@ -22,6 +24,7 @@ def message_collection(lsn: int) -> str:
     return f"{MESSAGE_COLLECTION}@{lsn:x}"
 
 
+@lru_cache(maxsize=4096)  # table names repeat in every transaction; message names never do, hence the bound
 def _java_string_hash(text: str) -> int:
     """String.hashCode(): over UTF-16 code units, as an unsigned 32-bit value."""
     data = text.encode("utf-16-be")
@@ -48,6 +51,8 @@ class _JavaHashMapOrder:
         """``keys`` (in insertion order) as the map would list them."""
         while len(keys) > self._capacity * 3 // 4:
             self._capacity *= 2
+        if len(keys) < 2:
+            return keys
         mask = self._capacity - 1
 
         def bucket(key: str) -> int:
@@ -76,9 +81,11 @@ class TransactionMetadata:
     def block(self, collection: str, lsn: int) -> TransactionBlock:
         """The ``transaction`` block of the next event written for ``collection`` (schema.table)."""
         self._total += 1
-        count = self._per_collection.get(collection, 0) + 1
-        self._per_collection[collection] = count
-        return TransactionBlock(transaction_id(self._xid, lsn), self._total, count)
+        counts = self._per_collection
+        count = counts[collection] = counts.get(collection, 0) + 1
+        return TransactionBlock(
+            f"{self._xid}:{lsn}", self._total, count
+        )  # transaction_id(), inlined: per event
 
     def end(self, lsn: int) -> tuple[str, int, list[tuple[str, int]]]:
         """The END record's id, event count and per-collection counts."""
