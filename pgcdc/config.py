@@ -170,12 +170,24 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "snapshot.max.threads",
         "2",
-        "Connections copying tables in parallel during a snapshot, all reading one exported snapshot.",
+        "Worker processes copying a snapshot's chunks in parallel, each with its own connection importing the "
+        "slot's exported snapshot and its own producer (count). Processes, not threads: converting rows to JSON "
+        "holds Python's GIL. 1 copies every table in the connector's own process, one after another; Debezium "
+        "defaults to 1, pgcdc to 2, the cores of a small machine.",
+    ),
+    Setting(
+        "snapshot.max.threads.multiplier",
+        "4",
+        "A table is split into at most snapshot.max.threads x this many chunks (ranges of pages, so no index is "
+        "needed; PostgreSQL 14+, older servers copy a table as one chunk), each of at least snapshot.fetch.size "
+        "rows by the planner's estimate (count). Debezium defaults to 1; more chunks than workers keep every "
+        "worker busy when one of them is slowed.",
     ),
     Setting(
         "snapshot.fetch.size",
         "10000",
-        "Rows per chunk a snapshot connection reads before handing them to the producer (count).",
+        "Rows a snapshot worker copies between two progress reports and stop checks; also the smallest chunk "
+        "worth splitting a table for (count).",
     ),
     Setting(
         "signal.data.collection",
@@ -512,6 +524,7 @@ class ConnectorConfig:
     skipped_operations: frozenset[str]
     snapshot_mode: str
     snapshot_max_threads: int
+    snapshot_max_threads_multiplier: int
     snapshot_fetch_size: int
     signal_table: tuple[str, str] | None
     """(schema, table) of the signal table when the source channel is enabled, else None."""
@@ -800,6 +813,9 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         skipped_operations=skipped,
         snapshot_mode="no_data" if snapshot_mode == "never" else snapshot_mode,
         snapshot_max_threads=_parse_int("snapshot.max.threads", get("snapshot.max.threads"), minimum=1),
+        snapshot_max_threads_multiplier=_parse_int(
+            "snapshot.max.threads.multiplier", get("snapshot.max.threads.multiplier"), minimum=1
+        ),
         snapshot_fetch_size=_parse_int("snapshot.fetch.size", get("snapshot.fetch.size"), minimum=1),
         signal_table=_signal_table(raw.get("signal.data.collection"), get("signal.enabled.channels")),
         incremental_chunk_size=_parse_int(

@@ -66,9 +66,11 @@ class ConnectorStatus:
     last_event_commit_ms: int | None = None
     """Commit time of the newest event written: how far behind the source this connector is."""
     snapshot: dict[str, Any] = field(default_factory=dict)
-    """Progress of the running (or last) snapshot: tables_total, tables_remaining, rows_expected,
-    rows_scanned, rows_per_second; empty when none ran. An incremental snapshot adds kind="incremental",
-    state (running, completed, stopped), table (the one being read), chunks and signal (the signal's id)."""
+    """Progress of the running (or last) snapshot: tables_total, tables_remaining, rows_expected (the planner's
+    estimate until a table is read, then its count), rows_scanned, rows_per_second; an initial snapshot adds
+    threads (worker processes) and per table in ``tables``: rows_expected, rows_scanned, done. Empty when none
+    ran. An incremental snapshot adds kind="incremental", state (running, completed, stopped), table (the one
+    being read), chunks and signal (the signal's id)."""
     records_skipped: int = 0
     """Records Kafka refused as too large that errors.tolerance=all let pass (Kafka Connect's
     total-records-skipped); dead-lettered ones included."""
@@ -177,6 +179,7 @@ class Connector:
         try:
             reader = SnapshotReader(
                 config=config,
+                kafka=self._kafka,
                 sink=sink,
                 tracker=tracker,
                 progress=self.status.snapshot,

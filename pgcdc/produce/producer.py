@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from confluent_kafka import KafkaError, KafkaException, Producer
+from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
 from pgcdc.ack.tracker import TransactionAck
 from pgcdc.config import ErrorTolerance
@@ -81,8 +81,13 @@ class KafkaSink:
         status: ConnectorStatus,
         errors: ErrorTolerance | None = None,
         connector: str = "",
+        on_failed_delivery: Callable[[KafkaError, Message], None] | None = None,
     ) -> None:
+        """With ``on_failed_delivery``, records produced without a callback report only their failures, to it:
+        a sink that counts on ``flush`` for completion then pays no Python call per acknowledged record."""
         config = producer_config(kafka, max_queue_bytes=max_queue_bytes)
+        if on_failed_delivery is not None:
+            config.update({"delivery.report.only.error": True, "on_delivery": on_failed_delivery})
         self._producer = Producer(config)
         # librdkafka's default; a record over it is refused by produce() itself.
         self._max_bytes = int(str(config.get("message.max.bytes", 1_000_000)))

@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from typing import Any
 
+import orjson
 import psycopg
 from psycopg import sql
 
 from pgcdc.decode.relation import TableId
 from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
+
+RawRow = tuple[str | None, ...]
+"""A row as COPY's text format gives it: each value as PostgreSQL's text output, or None for NULL."""
 
 
 def snapshot_connection(conninfo: str, snapshot_name: str) -> psycopg.Connection[tuple[object, ...]]:
@@ -20,21 +25,48 @@ def snapshot_connection(conninfo: str, snapshot_name: str) -> psycopg.Connection
 
 
 def copy_rows(
-    conn: psycopg.Connection[tuple[object, ...]], table: TableId, columns: Sequence[str]
-) -> Iterator[tuple[str | None, ...]]:
-    """The table's rows with the columns in the given order, each value as PostgreSQL's text output (or None).
+    conn: psycopg.Connection[tuple[object, ...]],
+    table: TableId,
+    columns: Sequence[str],
+    *,
+    where: sql.Composable | None = None,
+    limit: int | None = None,
+) -> Iterator[RawRow]:
+    """The table's rows (those matching ``where``, at most ``limit``) with the columns in the given order.
 
-    COPY's text format is the same text pgoutput sends, so the streaming converters apply unchanged."""
-    statement = sql.SQL("COPY (SELECT {} FROM {}) TO STDOUT").format(
+    COPY's text format is the same text pgoutput sends, so the streaming converters apply unchanged. A column
+    named ``ctid`` reads the row's physical address, which the parallel snapshot uses to leave rows out."""
+    statement = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(table.schema, table.table)
     )
-    with conn.cursor() as cursor, cursor.copy(statement) as copy:
+    if where is not None:
+        statement = sql.SQL("{} WHERE {}").format(statement, where)
+    if limit is not None:
+        statement = sql.SQL("{} LIMIT {}").format(statement, sql.Literal(limit))
+    with conn.cursor() as cursor, cursor.copy(sql.SQL("COPY ({}) TO STDOUT").format(statement)) as copy:
         yield from copy.rows()
 
 
 def estimated_rows(conn: psycopg.Connection[tuple[object, ...]], oid: int) -> int:
-    """The planner's row estimate: enough for progress, without a count(*) over the whole table."""
+    """The planner's row estimate: enough for progress, without a count(*) over the whole table.
+
+    The planner's, not ``pg_class.reltuples``: it scales the last ANALYZE's density to the table's size now,
+    and estimates from the size alone for a table never analyzed (reltuples -1)."""
+    row = conn.execute("SELECT %s::regclass::text", (oid,)).fetchone()
+    if row is None:
+        return 0
+    plan = conn.execute(
+        sql.SQL("EXPLAIN (FORMAT JSON) SELECT 1 FROM {}").format(sql.SQL(str(row[0])))
+    ).fetchone()
+    if plan is None:
+        return 0
+    document: Any = orjson.loads(plan[0]) if isinstance(plan[0], str | bytes) else plan[0]
+    return max(0, int(document[0]["Plan"]["Plan Rows"]))
+
+
+def relation_pages(conn: psycopg.Connection[tuple[object, ...]], oid: int) -> int:
+    """The table's size in pages now; every row the snapshot sees lies in a page below it."""
     row = conn.execute(
-        "SELECT GREATEST(reltuples, 0)::bigint FROM pg_class WHERE oid = %s", (oid,)
+        "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::bigint", (oid,)
     ).fetchone()
     return int(row[0]) if row else 0  # type: ignore[call-overload]

@@ -1,22 +1,39 @@
-"""Copy the captured tables into Kafka as ``op: r`` events marked first / true / last as Debezium marks them."""
+"""Copy the captured tables into Kafka as ``op: r`` events marked first / true / last as Debezium marks them.
+
+Each table's rows are written in one order per topic: its first row (``first_in_data_collection``), the rest,
+and its last row (``last_in_data_collection``); the snapshot's very first row is ``first`` and its very last
+``last``. Small snapshots are copied here, one table after another. Large tables are split into chunks copied by
+worker processes (``parallel``), each producing its own records; to keep the order above across several
+producers, this process writes each table's first row before the workers start and, once every worker's records
+are acknowledged, each chunk's last row.
+"""
 
 from __future__ import annotations
 
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
+
+import psycopg
 
 from pgcdc.ack.tracker import AckTracker, TransactionAck
 from pgcdc.config import ConnectorConfig
 from pgcdc.decode.messages import RelationColumn, RelationMessage
 from pgcdc.events import EventSink
-from pgcdc.events.change import ChangeEvent, Row, SourcePosition
+from pgcdc.events.change import ChangeEvent, SourcePosition
 from pgcdc.events.table import CapturedTable, build_table
+from pgcdc.produce.client import KafkaSettings
+from pgcdc.produce.producer import KafkaSink
 from pgcdc.replication.catalog import TableInfo
-from pgcdc.snapshot.copy import copy_rows, estimated_rows, snapshot_connection
+from pgcdc.snapshot.copy import RawRow, copy_rows, estimated_rows, relation_pages, snapshot_connection
 from pgcdc.snapshot.export import ExportedSnapshot
+from pgcdc.snapshot.pages import Chunk, chunk_count, plan_chunks
+from pgcdc.snapshot.parallel import ParallelCopy
+from pgcdc.snapshot.worker import WorkerJob
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +53,18 @@ def snapshot_relation(info: TableInfo, config: ConnectorConfig) -> RelationMessa
     return RelationMessage(info.oid, info.table.schema, info.table.table, info.replica_identity, columns)
 
 
+@dataclass(slots=True)
+class _Table:
+    """One table of this snapshot: how to read it, and how it is split."""
+
+    info: TableInfo
+    captured: CapturedTable
+    columns: list[str]
+    expected: int
+    pages: int
+    chunks: int
+
+
 class SnapshotReader:
     """Reads every captured table through the exported snapshot and hands ``r`` events to the sink."""
 
@@ -43,6 +72,7 @@ class SnapshotReader:
         self,
         *,
         config: ConnectorConfig,
+        kafka: KafkaSettings,
         sink: EventSink,
         tracker: AckTracker,
         progress: dict[str, Any],
@@ -50,13 +80,15 @@ class SnapshotReader:
         warn: Callable[[str], None],
     ) -> None:
         self._config = config
+        self._kafka = kafka
         self._sink = sink
         self._tracker = tracker
         self._progress = progress
         self._stop = stop
         self._warn = warn
-        self._pending: tuple[CapturedTable, Row, str] | None = None
+        self._pending: tuple[CapturedTable, RawRow, str] | None = None
         self._emitted = 0
+        self._clock = time.monotonic()
 
     def run(self, snapshot: ExportedSnapshot, tables: list[TableInfo]) -> bool:
         """Emit every row; True when all tables were read, False when stopped first."""
@@ -72,57 +104,157 @@ class SnapshotReader:
                 for flag in SNAPSHOT_FLAGS
             }
             ack = self._tracker.begin()
-            expected = {str(t.table): estimated_rows(conn, t.oid) for t in tables}
-            progress = self._progress
-            progress.update(
-                tables_total=len(tables),
-                tables_remaining=len(tables),
-                rows_expected=sum(expected.values()),
-                rows_scanned=0,
-                rows_per_second=0.0,
-            )
-            clock = time.monotonic()
-            for info in tables:
-                relation = snapshot_relation(info, self._config)
-                captured = build_table(
-                    relation,
-                    {c.name: c for c in info.columns},
-                    info.primary_key,
-                    self._config,
-                    warn=self._warn,
-                    snapshot=True,
+            planned = [self._plan(conn, info) for info in tables]
+            self._start_progress(planned)
+
+            def hand_over(final: bool = False) -> None:
+                self._hand_over(positions, snapshot, ack, final=final)
+
+            threads = self._config.snapshot_max_threads
+            if threads > 1 and sum(t.chunks for t in planned) > 1 and isinstance(self._sink, KafkaSink):
+                job = WorkerJob(
+                    conninfo=self._config.database.conninfo(),
+                    snapshot_name=snapshot.name,
+                    config=self._config,
+                    kafka=self._kafka,
+                    tables=tuple(tables),
+                    tx_id=tx_id,
+                    started_us=started_us,
+                    consistent_lsn=snapshot.consistent_lsn,
+                    # The producers together hold no more than the connector's one would.
+                    max_queue_bytes=max(1 << 20, self._config.max_queue_bytes // threads),
+                    parent_pid=os.getpid(),
                 )
-                names = [c.name for c in relation.columns]
-                first = True
-                scanned_here = 0
-                for raw in copy_rows(conn, info.table, names):
-                    self._hand_over(positions, snapshot, ack)
-                    self._pending = (
-                        captured,
-                        captured.row(raw),
-                        "first_in_data_collection" if first else "true",
-                    )
-                    first = False
-                    scanned_here += 1
-                    if scanned_here % PROGRESS_EVERY_ROWS == 0:
-                        progress["rows_scanned"] += PROGRESS_EVERY_ROWS
-                        progress["rows_per_second"] = round(
-                            progress["rows_scanned"] / (time.monotonic() - clock), 1
-                        )
-                        if self._stop.is_set():
-                            return False
-                progress["rows_scanned"] += scanned_here % PROGRESS_EVERY_ROWS
-                progress["tables_remaining"] -= 1
-                if self._pending is not None and self._pending[0] is captured:
-                    self._pending = (captured, self._pending[1], "last_in_data_collection")
-                log.info("snapshot of %s: %d row(s)", info.table, scanned_here)
-            self._hand_over(positions, snapshot, ack, final=True)
-            elapsed = time.monotonic() - clock
-            progress["rows_per_second"] = round(progress["rows_scanned"] / elapsed, 1) if elapsed > 0 else 0.0
+                if not self._copy_parallel(conn, planned, job, self._sink, hand_over):
+                    return False
+            elif not self._copy_here(conn, planned, hand_over):
+                return False
+            hand_over(final=True)
+            self._finish_progress()
             self._tracker.commit(ack, snapshot.consistent_lsn)
             return True
         finally:
             conn.close()
+
+    def _plan(self, conn: psycopg.Connection[tuple[object, ...]], info: TableInfo) -> _Table:
+        config = self._config
+        relation = snapshot_relation(info, config)
+        captured = build_table(
+            relation,
+            {c.name: c for c in info.columns},
+            info.primary_key,
+            config,
+            warn=self._warn,
+            snapshot=True,
+        )
+        expected = estimated_rows(conn, info.oid)
+        pages = relation_pages(conn, info.oid)
+        chunks = chunk_count(
+            estimated_rows=expected,
+            pages=pages,
+            fetch_size=config.snapshot_fetch_size,
+            most=config.snapshot_max_threads * config.snapshot_max_threads_multiplier,
+            server_version=conn.info.server_version,
+        )
+        return _Table(info, captured, [c.name for c in relation.columns], expected, pages, chunks)
+
+    def _copy_here(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        planned: list[_Table],
+        hand_over: Callable[[], None],
+    ) -> bool:
+        """One table after another, in this process."""
+        for table in planned:
+            first = True
+            scanned = 0
+            for raw in copy_rows(conn, table.info.table, table.columns):
+                hand_over()
+                self._pending = (table.captured, raw, "first_in_data_collection" if first else "true")
+                first = False
+                scanned += 1
+                if scanned % PROGRESS_EVERY_ROWS == 0:
+                    self._count(str(table.info.table), PROGRESS_EVERY_ROWS)
+                    if self._stop.is_set():
+                        return False
+            self._count(str(table.info.table), scanned % PROGRESS_EVERY_ROWS)
+            self._table_done(str(table.info.table))
+            if self._pending is not None and self._pending[0] is table.captured:
+                self._pending = (table.captured, self._pending[1], "last_in_data_collection")
+            log.info("snapshot of %s: %d row(s)", table.info.table, scanned)
+        return True
+
+    def _copy_parallel(
+        self,
+        conn: psycopg.Connection[tuple[object, ...]],
+        planned: list[_Table],
+        job: WorkerJob,
+        sink: KafkaSink,
+        hand_over: Callable[[], None],
+    ) -> bool:
+        """Chunks in worker processes; each table's first row before them and its chunks' last rows after."""
+        chunks: list[Chunk] = []
+        alone: dict[int, RawRow] = {}
+        for index, table in enumerate(planned):
+            name = str(table.info.table)
+            sink.ensure_topic(table.captured.topic)
+            # Any two rows: the first is written now, and a second one says the table's last row is still to come.
+            found = list(copy_rows(conn, table.info.table, ["ctid", *table.columns], limit=2))
+            if len(found) == 1:
+                alone[index] = found[0][1:]  # the table's only row: written with the last rows
+                self._count(name, 1)
+            if len(found) < 2:
+                self._table_done(name)
+                continue
+            hand_over()
+            self._pending = (table.captured, found[0][1:], "first_in_data_collection")
+            self._count(name, 1)
+            chunks += plan_chunks(index, pages=table.pages, count=table.chunks, excluded=(str(found[0][0]),))
+        hand_over()  # the last first row: its table's other rows follow, so it is never the snapshot's last
+        if chunks:
+            if not self._flushed(sink):
+                return False
+            remaining = {i: sum(1 for c in chunks if c.table == i) for i in range(len(planned))}
+
+            def chunk_done(index: int) -> None:
+                remaining[index] -= 1
+                if remaining[index] == 0:
+                    self._table_done(str(planned[index].info.table))
+
+            copy = ParallelCopy(
+                job=job,
+                workers=self._config.snapshot_max_threads,
+                stop=self._stop,
+                on_rows=lambda index, rows: self._count(str(planned[index].info.table), rows),
+                on_chunk=chunk_done,
+                idle=lambda: sink.poll(0),
+            )
+            last_rows = copy.run(chunks)
+            if last_rows is None:
+                return False
+        else:
+            last_rows = {}
+        for index, table in enumerate(planned):
+            held = [last_rows.get((index, n)) for n in range(table.chunks)]
+            rows = [r for r in held if r is not None] or ([alone[index]] if index in alone else [])
+            for n, raw in enumerate(rows):
+                hand_over()
+                flag = "last_in_data_collection" if n == len(rows) - 1 else "true"
+                self._pending = (table.captured, raw, flag)
+            log.info(
+                "snapshot of %s: %d row(s)",
+                table.info.table,
+                self._tables[str(table.info.table)]["rows_scanned"],
+            )
+        return True
+
+    def _flushed(self, sink: KafkaSink) -> bool:
+        """Wait until Kafka acknowledged what this process produced; False if stopped first."""
+        while sink.flush(0.5):
+            if self._stop.is_set():
+                return False
+        self._tracker.raise_if_failed()
+        return True
 
     def _hand_over(
         self,
@@ -135,13 +267,54 @@ class SnapshotReader:
         """Emit the row held back one step, now that it is known whether another row follows it."""
         if self._pending is None:
             return
-        table, row, flag = self._pending
+        table, raw, flag = self._pending
         if final:
             flag = "last"
         elif self._emitted == 0:
             flag = "first"
         self._pending = None
         self._emitted += 1
+        row = table.row(raw)
         self._sink.emit(
             ChangeEvent("r", table, table.key(row), None, row, positions[flag], snapshot.consistent_lsn, ack)
         )
+
+    # --- progress, for the status the API and CLI show ------------------------------------------------------
+
+    def _start_progress(self, planned: list[_Table]) -> None:
+        self._tables: dict[str, dict[str, Any]] = {
+            str(t.info.table): {"rows_expected": t.expected, "rows_scanned": 0, "done": False}
+            for t in planned
+        }
+        self._clock = time.monotonic()
+        self._progress.update(
+            tables_total=len(planned),
+            tables_remaining=len(planned),
+            rows_expected=sum(t.expected for t in planned),
+            rows_scanned=0,
+            rows_per_second=0.0,
+            threads=self._config.snapshot_max_threads if sum(t.chunks for t in planned) > 1 else 1,
+            tables=self._tables,
+        )
+
+    def _count(self, table: str, rows: int) -> None:
+        if not rows:
+            return
+        self._tables[table]["rows_scanned"] += rows
+        progress = self._progress
+        progress["rows_scanned"] += rows
+        elapsed = time.monotonic() - self._clock
+        if elapsed > 0:
+            progress["rows_per_second"] = round(progress["rows_scanned"] / elapsed, 1)
+
+    def _table_done(self, table: str) -> None:
+        """The estimate gives way to the count once a table is read: progress ends at rows done == rows."""
+        entry = self._tables[table]
+        self._progress["rows_expected"] += entry["rows_scanned"] - entry["rows_expected"]
+        entry.update(rows_expected=entry["rows_scanned"], done=True)
+        self._progress["tables_remaining"] -= 1
+
+    def _finish_progress(self) -> None:
+        elapsed = time.monotonic() - self._clock
+        progress = self._progress
+        progress["rows_per_second"] = round(progress["rows_scanned"] / elapsed, 1) if elapsed > 0 else 0.0

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import psycopg
+import pytest
 
 from pgcdc.config import parse_config
 from pgcdc.pipeline import Connector
@@ -198,3 +200,60 @@ def test_table_added_to_a_streaming_connector_is_snapshotted_without_gap_or_over
     assert all(seen[i] == ["r"] for i in range(1, 5001))
     assert published(database, settings["publication.name"]) == {"public.a", "public.b"}
     assert published(database, settings["publication.name"] + "_snapshot") == set()
+
+
+def test_parallel_snapshot_copies_every_chunk_once_while_writes_race_it(
+    database: str, kafka_bootstrap: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(
+            "CREATE TABLE public.a (id int PRIMARY KEY, v text); CREATE TABLE public.b (id int PRIMARY KEY);"
+            "CREATE TABLE public.c (id int PRIMARY KEY)"
+        )
+        conn.execute("INSERT INTO public.a SELECT g, repeat('o', 40) FROM generate_series(1, 30000) g")
+        # Dead rows in the middle: chunks over those pages read nothing.
+        conn.execute("DELETE FROM public.a WHERE id BETWEEN 5001 AND 12000")
+        conn.execute("INSERT INTO public.b VALUES (1)")
+    prefix = unique_prefix()
+    settings = connector_settings(
+        database,
+        prefix,
+        **{"table.include.list": "public.a,public.b,public.c", "snapshot.fetch.size": "1000"},
+    )
+    with (
+        caplog.at_level(logging.INFO, logger="pgcdc.snapshot.parallel"),
+        racing_inserts(database, "INSERT INTO public.a VALUES (%s, 'new')", 30001, 60000) as finish,
+        running_connector(settings, kafka_bootstrap) as connector,
+    ):
+        written = finish()
+        before = set(range(1, 5001)) | set(range(12001, 30001))
+        records = read_topic(
+            kafka_bootstrap,
+            f"{prefix}.public.a",
+            until=lambda got: len(ops_by_id(got)) >= len(before) + len(written),
+            timeout=120,
+        )
+        b_records = read_topic(kafka_bootstrap, f"{prefix}.public.b", until=lambda got: len(got) >= 1)
+        progress = connector.status.snapshot
+    chunks = [r.getMessage() for r in caplog.records if "chunk(s) over" in r.getMessage()]
+    assert chunks and chunks[0].startswith("snapshot: 8 chunk(s) over 2 worker process(es)"), chunks
+    seen = ops_by_id(records)
+    assert set(seen) == before | set(written)
+    assert all(len(ops) == 1 for ops in seen.values()), "a row appeared twice"
+    assert all(seen[i] == ["r"] for i in before)
+    snapshotted = [r for r in records if r.value_json["payload"]["op"] == "r"]
+    flags = [r.value_json["payload"]["source"]["snapshot"] for r in snapshotted]
+    assert flags[0] == "first" and flags[-1] == "last_in_data_collection" and set(flags[1:-1]) == {"true"}
+    assert [r.value_json["payload"]["source"]["snapshot"] for r in b_records] == ["last"]
+    assert {r.value_json["payload"]["source"]["txId"] for r in snapshotted + b_records} == {
+        snapshotted[0].value_json["payload"]["source"]["txId"]
+    }
+    # Progress ends at rows done == rows, the planner's estimates replaced by the counts.
+    assert progress["threads"] == 2 and progress["tables_remaining"] == 0
+    assert progress["rows_scanned"] == progress["rows_expected"] == len(snapshotted) + 1
+    assert progress["tables"] == {
+        "public.a": {"rows_expected": len(snapshotted), "rows_scanned": len(snapshotted), "done": True},
+        "public.b": {"rows_expected": 1, "rows_scanned": 1, "done": True},
+        "public.c": {"rows_expected": 0, "rows_scanned": 0, "done": True},
+    }
+    assert progress["rows_per_second"] > 0
