@@ -81,7 +81,35 @@ def info_lines(name: str, config: Mapping[str, str], status: Mapping[str, Any]) 
     lines.append(("Tables", "\n".join(f"{t} → {topic_of(config, t)}" for t in tables) or "none"))
     excluded = [unescape(c) for c in split_list(config.get("column.exclude.list"))]
     lines.append(("Excluded Columns", "\n".join(excluded) or "none"))
+    snapshot = pgcdc.get("snapshot")
+    if isinstance(snapshot, Mapping) and isinstance(snapshot.get("rows_scanned"), int):
+        lines.append(("Snapshot", format_snapshot(snapshot)))
     return lines
+
+
+def _rows_of(scanned: int, expected: object) -> str:
+    if not isinstance(expected, int) or expected <= 0:
+        return f"{scanned:,} rows"
+    return f"{scanned:,} of {expected:,} rows ({min(100, scanned * 100 // expected)}%)"
+
+
+def format_snapshot(snapshot: Mapping[str, Any]) -> str:
+    """``1,000,000 of 1,000,000 rows (100%), 61,234 rows/s, 2 workers``, then a line per table."""
+    head = [_rows_of(snapshot["rows_scanned"], snapshot.get("rows_expected"))]
+    if isinstance(snapshot.get("rows_per_second"), int | float):
+        head.append(f"{snapshot['rows_per_second']:,.0f} rows/s")
+    if isinstance(snapshot.get("threads"), int):
+        head.append(f"{snapshot['threads']} worker{'s' if snapshot['threads'] != 1 else ''}")
+    if isinstance(snapshot.get("state"), str):
+        head.append(snapshot["state"])
+    lines = [", ".join(head)]
+    tables = snapshot.get("tables")
+    if isinstance(tables, Mapping):
+        for table, entry in tables.items():
+            if isinstance(entry, Mapping) and isinstance(entry.get("rows_scanned"), int):
+                done = ", done" if entry.get("done") else ""
+                lines.append(f"{table}: {_rows_of(entry['rows_scanned'], entry.get('rows_expected'))}{done}")
+    return "\n".join(lines)
 
 
 def settings_table(config: Mapping[str, str]) -> Table:

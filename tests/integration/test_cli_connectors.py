@@ -221,3 +221,41 @@ def test_create_refuses_what_it_cannot_use(workers: list[WorkerProcess]) -> None
         pgcdc("connectors", "create", "--source", "postgresql://u@h/db", "--table", "users", url=url)
     )
     assert "schema.table" in line
+
+
+def test_snapshot_progress_in_the_api_and_connectors_info(
+    workers: list[WorkerProcess], database: str, kafka_bootstrap: str
+) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.items (id int PRIMARY KEY, v text)")
+        conn.execute("INSERT INTO public.items SELECT g, 'v' FROM generate_series(1, 3000) g")
+    url = workers[0].url
+    created = ok(
+        pgcdc(
+            "connectors", "create", "--source", database, "--table", "public.items",
+            "--setting", "snapshot.fetch.size=500", url=url,
+        )
+    )  # fmt: skip
+    match = re.search(r"^Name:\s+(\S+)$", created, re.MULTILINE)
+    assert match, created
+    name = match.group(1)
+    ok(pgcdc("connectors", "wait", name, "--timeout", "90", url=url))
+    with workers[0].client() as api:
+
+        def finished() -> dict[str, object] | None:
+            snapshot = api.get(f"/connectors/{name}/status").json()["pgcdc"].get("snapshot") or {}
+            return snapshot if snapshot.get("tables_remaining") == 0 else None
+
+        snapshot = wait_until(finished, timeout=60, what="the snapshot's final progress in the status")
+    assert snapshot["rows_scanned"] == snapshot["rows_expected"] == 3000
+    assert snapshot["threads"] == 2 and snapshot["tables"] == {
+        "public.items": {"rows_expected": 3000, "rows_scanned": 3000, "done": True}
+    }
+    info = ok(pgcdc("connectors", "info", name, url=url))
+    assert re.search(r"^Snapshot:\s+3,000 of 3,000 rows \(100%\), [\d,]+ rows/s, 2 workers$", info, re.M), (
+        info
+    )
+    assert re.search(r"^\s+public\.items: 3,000 of 3,000 rows \(100%\), done$", info, re.M), info
+    assert (
+        len(read_topic(kafka_bootstrap, f"{name}.public.items", until=lambda got: len(got) >= 3000)) == 3000
+    )
