@@ -87,7 +87,8 @@ def connector_status(snapshot: ConnectorSnapshot, *, now_ms: int, stale_after_ms
 def connector_topics(
     config: Mapping[str, str], tables: Iterable[str], *, kafka_prefix: str, existing: set[str]
 ) -> list[str]:
-    """The topics the connector writes that exist now: one per captured table, and its heartbeats."""
+    """The topics the connector writes that exist now: one per captured table, its heartbeats, logical decoding
+    messages and transaction metadata."""
     try:
         parsed = parse_stored(config)
     except ConfigError:
@@ -96,6 +97,8 @@ def connector_topics(
     if parsed.heartbeat_interval_ms:
         names.append(kafka_prefix + parsed.heartbeat_topic)
     names.append(f"{kafka_prefix}{parsed.topic_prefix}.message")
+    if parsed.provide_transaction_metadata:
+        names.append(kafka_prefix + parsed.transaction_topic)
     return sorted(n for n in set(names) if n in existing)
 
 

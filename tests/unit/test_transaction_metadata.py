@@ -339,3 +339,15 @@ def test_decimal_header_text_is_big_decimal_to_string(unscaled: int, scale: int,
         "d", "bytes", name="org.apache.kafka.connect.data.Decimal", parameters={"scale": str(scale)}
     )
     assert struct_header([field], {"d": data}) == f'{{"d":{text}}}'.encode()
+
+
+def test_the_transaction_topic_is_listed_among_the_connectors_topics() -> None:
+    from pgcdc.api.shapes import connector_topics
+
+    config = {"topic.prefix": "pfx", "database.url": "postgresql://u@h/db", "topic.transaction": "tx"}
+    existing = {"k.pfx.public.t", "k.pfx.tx", "k.pfx.message", "k.other"}
+    listed = connector_topics(config, ["public.t"], kafka_prefix="k.", existing=existing)
+    assert listed == ["k.pfx.message", "k.pfx.public.t"]
+    config["provide.transaction.metadata"] = "true"
+    listed = connector_topics(config, ["public.t"], kafka_prefix="k.", existing=existing)
+    assert listed == ["k.pfx.message", "k.pfx.public.t", "k.pfx.tx"]
