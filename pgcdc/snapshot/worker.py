@@ -97,7 +97,8 @@ def _copy_chunks(worker: int, job: WorkerJob, tasks: Queue[Chunk | None], result
         max_queue_bytes=job.max_queue_bytes,
         message_topic=f"{config.topic_prefix}.message",
         transaction_topic=config.transaction_topic,
-        on_wait=lambda: None,
+        # A full producer waits for the broker; a worker whose parent is gone must not wait for ever.
+        on_wait=lambda: _check_parent(job.parent_pid),
         status=ConnectorStatus(),
         errors=config.errors,
         connector=config.name,
@@ -139,14 +140,12 @@ def _copy_chunks(worker: int, job: WorkerJob, tasks: Queue[Chunk | None], result
                 rows += 1
                 if rows % step == 0:
                     results.put(("progress", worker, chunk.table, step))
-                    if os.getppid() != job.parent_pid:
-                        return
+                    _check_parent(job.parent_pid)
                     if failures:
                         raise SinkError(failures[0])
             results.put(("chunk", worker, chunk.table, chunk.number, rows % step, held))
         while sink.flush(PARENT_CHECK_S):
-            if os.getppid() != job.parent_pid:
-                return
+            _check_parent(job.parent_pid)
         if failures:
             raise SinkError(failures[0])
         results.put(("done", worker))
@@ -154,10 +153,14 @@ def _copy_chunks(worker: int, job: WorkerJob, tasks: Queue[Chunk | None], result
         conn.close()
 
 
+def _check_parent(parent_pid: int) -> None:
+    if os.getppid() != parent_pid:
+        raise SourceError("the snapshot's parent process is gone")
+
+
 def _next_chunk(tasks: Queue[Chunk | None], parent_pid: int) -> Chunk | None:
     while True:
         try:
             return tasks.get(timeout=PARENT_CHECK_S)
         except queue.Empty:
-            if os.getppid() != parent_pid:
-                raise SourceError("the snapshot's parent process is gone") from None
+            _check_parent(parent_pid)

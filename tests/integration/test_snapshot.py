@@ -6,6 +6,7 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -13,7 +14,13 @@ import pytest
 from pgcdc.config import parse_config
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings
-from tests.connector_run import connector_settings, running_connector, unique_prefix, wait_until
+from tests.connector_run import (
+    connector_settings,
+    pgcdc_process,
+    running_connector,
+    unique_prefix,
+    wait_until,
+)
 from tests.kafka_read import Record, read_topic
 
 
@@ -257,3 +264,47 @@ def test_parallel_snapshot_copies_every_chunk_once_while_writes_race_it(
         "public.c": {"rows_expected": 0, "rows_scanned": 0, "done": True},
     }
     assert progress["rows_per_second"] > 0
+
+
+def _children(pid: int) -> list[int]:
+    try:
+        return [int(p) for p in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
+def _running(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_killed_connector_leaves_no_snapshot_worker_behind(
+    database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.big (id int PRIMARY KEY, pad text)")
+        conn.execute("INSERT INTO public.big SELECT g, repeat('p', 100) FROM generate_series(1, 200000) g")
+    settings = connector_settings(
+        database, unique_prefix(), **{"table.include.list": "public.big", "snapshot.fetch.size": "1000"}
+    )
+    process = pgcdc_process(settings, kafka_bootstrap, tmp_path)
+    try:
+        workers = wait_until(
+            lambda: [
+                c
+                for c in _children(process.pid)
+                if b"multiprocessing" in Path(f"/proc/{c}/cmdline").read_bytes()
+            ],
+            timeout=60,
+            what="the snapshot's worker processes",
+        )
+    finally:
+        process.kill()
+        process.wait(30)
+    wait_until(lambda: not any(_running(w) for w in workers), timeout=30, what="the orphaned workers to exit")
+    wait_until(
+        lambda: not slot_exists(database, settings["slot.name"] + "_snapshot"), timeout=30, what="no slot"
+    )
+    assert not slot_exists(database, settings["slot.name"])
