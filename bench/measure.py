@@ -11,9 +11,10 @@ from typing import Any
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds the process has used so far (all its threads)."""
+    """User + system CPU seconds the process has used so far (all its threads), with those of the children it
+    has waited for (pgcdc's snapshot workers)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return sum(int(f) for f in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def peak_rss_mb(pid: int) -> float:
