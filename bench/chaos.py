@@ -57,12 +57,13 @@ def render(report: ChaosReport, *, label: str, command: str, wall_s: float) -> s
         f"| {kind} | {count} | {median:.2f} | {worst:.2f} | {duplicates:,} |"
         for kind, (count, median, worst, duplicates) in report.by_kind().items()
     )
+    eos = ", with `exactly.once.support=required`" if options.exactly_once else ""
     return f"""## {label}
 
 {report.transactions:,} committed transactions ({verdict.expected:,} row changes, one transaction of
 {report.large_rows:,} rows among them) and {report.rolled_back:,} rolled-back ones over {report.duration_s:.0f} s,
 with {len(report.faults)} faults drawn at random moments ({options.gap_s[0]:.0f}-{options.gap_s[1]:.0f} s apart
-once the previous one has recovered); connector hosted by `{options.host}`.
+once the previous one has recovered); connector hosted by `{options.host}`{eos}.
 
 | result | count |
 |---|---:|
@@ -112,6 +113,9 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--label", default="Long run")
     parser.add_argument(
+        "--exactly-once", action="store_true", help="run the connector with exactly.once.support=required"
+    )
+    parser.add_argument(
         "--write-docs", action="store_true", help="replace the run section of docs/reliability.md"
     )
     args = parser.parse_args()
@@ -123,6 +127,7 @@ def main() -> None:
         stall_s=args.stall,
         large_rows=args.large_rows,
         seed=args.seed,
+        exactly_once=args.exactly_once,
     )
     base = Path(tempfile.mkdtemp(prefix="pgcdc-pg-"))
     base.chmod(0o755)

@@ -273,6 +273,31 @@ SETTINGS: tuple[Setting, ...] = (
         "true: dead-letter records also carry Kafka Connect's __connect.errors.* headers (topic, "
         "connector.name, task.id, stage, class.name, exception.class.name, exception.message).",
     ),
+    Setting(
+        "exactly.once.support",
+        "requested",
+        "Kafka Connect's key. required: exactly-once mode: each batch of records and the offset that covers it "
+        "are written in one Kafka transaction (transactional.id <group>-<name>-0, offsets in "
+        "connect-offsets-<group>; pgcdc run uses the group pgcdc-run), and a restart resumes from the offset "
+        "of the last committed transaction, so read_committed consumers see each change once. requested: "
+        "at-least-once (pgcdc has no worker-wide exactly.once.source.support switch).",
+    ),
+    Setting(
+        "transaction.boundary",
+        "poll",
+        "With exactly.once.support=required, when a Kafka transaction commits, always at the end of a "
+        "PostgreSQL transaction: poll: once the replication stream has nothing more waiting or after "
+        "max.batch.size (2048) changes; interval: every transaction.boundary.interval.ms. connector is refused: "
+        "Debezium's connector defines no boundaries.",
+    ),
+    Setting(
+        "transaction.boundary.interval.ms",
+        "60000",
+        "Milliseconds between Kafka transaction commits with transaction.boundary=interval (Kafka Connect "
+        "takes the worker's offset.flush.interval.ms, 60000). Longer means fewer, larger transactions and "
+        "consumers with read_committed see changes that much later. No effect with other boundaries, as in "
+        "Kafka Connect.",
+    ),
 )
 
 _KNOWN = {s.key for s in SETTINGS}
@@ -533,6 +558,10 @@ class ConnectorConfig:
     transaction_topic_suffix: str
     heartbeat_interval_ms: int
     heartbeat_topic_prefix: str
+    exactly_once: bool
+    """exactly.once.support=required: records and offsets commit in Kafka transactions."""
+    transaction_boundary: str
+    transaction_interval_ms: int
     topic_partitions: int
     topic_replication_factor: int
     type_modes: TypeModes
@@ -781,6 +810,7 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         money_fraction_digits=_parse_int("money.fraction.digits", get("money.fraction.digits"), minimum=0),
         include_unknown_datatypes=_parse_bool("include.unknown.datatypes", get("include.unknown.datatypes")),
     )
+    signal_table = _signal_table(raw.get("signal.data.collection"), get("signal.enabled.channels"))
     return ConnectorConfig(
         name=name,
         database=_database_settings(raw, env),
@@ -817,7 +847,7 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
             "snapshot.max.threads.multiplier", get("snapshot.max.threads.multiplier"), minimum=1
         ),
         snapshot_fetch_size=_parse_int("snapshot.fetch.size", get("snapshot.fetch.size"), minimum=1),
-        signal_table=_signal_table(raw.get("signal.data.collection"), get("signal.enabled.channels")),
+        signal_table=signal_table,
         incremental_chunk_size=_parse_int(
             "incremental.snapshot.chunk.size", get("incremental.snapshot.chunk.size"), minimum=1
         ),
@@ -827,6 +857,7 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
         transaction_topic_suffix=_topic_name("topic.transaction", get("topic.transaction")),
         heartbeat_interval_ms=_parse_int("heartbeat.interval.ms", get("heartbeat.interval.ms"), minimum=0),
         heartbeat_topic_prefix=get("topic.heartbeat.prefix"),
+        **_exactly_once(get, signals=signal_table is not None),
         topic_partitions=_parse_int(
             "topic.creation.default.partitions", get("topic.creation.default.partitions"), minimum=1
         ),
@@ -862,6 +893,36 @@ def _error_tolerance(get: Callable[[str], str]) -> ErrorTolerance:
             get("errors.deadletterqueue.context.headers.enable"),
         ),
     )
+
+
+def _exactly_once(get: Callable[[str], str], *, signals: bool) -> dict[str, Any]:
+    """exactly.once.support and the transaction.boundary settings that only mean something with it."""
+    support = _parse_choice(
+        "exactly.once.support", get("exactly.once.support").lower(), ("requested", "required")
+    )
+    if support == "required" and signals:
+        # An incremental snapshot keeps its progress by holding the slot's position back and meeting its
+        # signal again after a restart; resuming from Kafka's offset would skip that signal.
+        raise ConfigError(
+            "exactly.once.support=required does not support incremental snapshots (signal.data.collection) "
+            "yet: remove one of them"
+        )
+    boundary = _parse_choice(
+        "transaction.boundary", get("transaction.boundary").lower(), ("poll", "interval", "connector")
+    )
+    if boundary == "connector":
+        raise ConfigError(
+            "transaction.boundary=connector: Debezium's PostgreSQL connector does not define transaction "
+            "boundaries; use poll or interval"
+        )
+    interval = _parse_int(
+        "transaction.boundary.interval.ms", get("transaction.boundary.interval.ms"), minimum=1
+    )
+    return {
+        "exactly_once": support == "required",
+        "transaction_boundary": boundary,
+        "transaction_interval_ms": interval,
+    }
 
 
 def load_config_file(path: str) -> tuple[str | None, dict[str, str]]:

@@ -8,6 +8,7 @@
     ├── DecodeError             a pgoutput frame could not be understood (never retriable)
     ├── SignalError             a row of the signal table could not be acted on (logged and skipped)
     └── SinkError               Kafka refused or failed (broker down is retriable)
+        └── ProducerFencedError another instance took over the connector's transactional id (never retriable)
 
 Messages say what failed first and what to do last.
 """
@@ -56,3 +57,9 @@ class SinkError(PgcdcError):
     """Kafka refused or failed; retriable unless the broker rejected the record itself."""
 
     retriable = True
+
+
+class ProducerFencedError(SinkError):
+    """A newer producer with the same transactional.id fenced this one: another instance runs the connector."""
+
+    retriable = False

@@ -11,12 +11,20 @@ from typing import Any
 
 import psycopg
 
+from pgcdc.ack.committer import OffsetCommitter
+from pgcdc.ack.offsets import SourceOffset, offset_key, read_committed_offset
 from pgcdc.ack.tracker import AckTracker
 from pgcdc.config import ConnectorConfig
 from pgcdc.decode.messages import RelationMessage
 from pgcdc.decode.pgoutput import decode
 from pgcdc.decode.relation import TableId
-from pgcdc.errors import PgcdcError, SinkError, SourceError, SourceSetupError
+from pgcdc.errors import (
+    PgcdcError,
+    ProducerFencedError,
+    SinkError,
+    SourceError,
+    SourceSetupError,
+)
 from pgcdc.events.builder import EventBuilder
 from pgcdc.events.table import CapturedTable, build_table
 from pgcdc.lsn import Lsn, format_lsn
@@ -39,6 +47,11 @@ log = logging.getLogger(__name__)
 IDLE_WAKE_S = 0.05
 # Confirm after this many frames even while busy, so a long burst still releases WAL as Kafka acknowledges.
 CONFIRM_EVERY_FRAMES = 2048
+# The worker group a lone `pgcdc run` counts as in exactly-once mode: it names the offsets topic
+# (connect-offsets-pgcdc-run) and starts the transactional id (pgcdc-run-<name>-0).
+RUN_GROUP = "pgcdc-run"
+# Seconds a stop waits for the PostgreSQL transaction being read to end, so its Kafka transaction can commit.
+STOP_AT_BOUNDARY_S = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,15 +96,32 @@ class ConnectorStatus:
 class Connector:
     """Runs one connector in the calling thread until ``stop()``; raises PgcdcError when it cannot go on."""
 
-    def __init__(self, *, config: ConnectorConfig, kafka: KafkaSettings) -> None:
+    def __init__(self, *, config: ConnectorConfig, kafka: KafkaSettings, group: str = RUN_GROUP) -> None:
+        """``group`` is the worker group hosting the connector; exactly-once mode names its offsets topic and
+        transactional id after it, as Kafka Connect does."""
         self._config = config
         self._kafka = kafka
+        self._group = group
+        self._committer: OffsetCommitter | None = None
         self._stop = threading.Event()
         self.status = ConnectorStatus()
         self._warned: set[str] = set()
 
     def stop(self) -> None:
         self._stop.set()
+
+    @property
+    def exactly_once(self) -> bool:
+        return self._config.exactly_once
+
+    @property
+    def offsets_topic(self) -> str:
+        return f"{self._kafka.topic_prefix}connect-offsets-{self._group}"
+
+    @property
+    def transactional_id(self) -> str:
+        """Kafka Connect's per-task id, ``<group>-<connector>-<task>``: one producer per connector at a time."""
+        return f"{self._kafka.topic_prefix}{self._group}-{self._config.name}-0"
 
     @property
     def stopping(self) -> bool:
@@ -170,9 +200,15 @@ class Connector:
         sink: KafkaSink,
         tracker: AckTracker,
         then: Callable[[SnapshotSlot, ExportedSnapshot], bool],
+        *,
+        moves_offset: bool,
     ) -> bool:
         """Copy ``tables`` from a temporary slot's exported snapshot until Kafka holds every row, then call
-        ``then`` while that slot still exists; False when stopped first (the temporary slot goes either way)."""
+        ``then`` while that slot still exists; False when stopped first (the temporary slot goes either way).
+
+        In exactly-once mode the whole copy is one Kafka transaction, committed before ``then`` (with the
+        snapshot's position as the offset when ``moves_offset``): a copy cut short is aborted, never half
+        written, and a committed copy is promoted right after."""
         config = self._config
         slot = SnapshotSlot(conninfo=config.database.conninfo(), slot=config.slot_name)
         exported = slot.open()
@@ -186,8 +222,18 @@ class Connector:
                 stop=self._stop,
                 warn=self._warn_once,
             )
+            committer = self._committer
+            if committer is not None and sink.transactions is not None:
+                sink.transactions.begin()
             if not reader.run(exported, tables) or not self._flush(sink, tracker):
+                if committer is not None:
+                    committer.abort()
                 return False
+            if committer is not None:
+                now_us = time.time_ns() // 1000
+                committer.commit(
+                    SourceOffset(exported.consistent_lsn, ts_usec=now_us) if moves_offset else None
+                )
             return then(slot, exported)
         finally:
             slot.close()
@@ -218,7 +264,7 @@ class Connector:
             slot.promote(conn)
             return True
 
-        return self._copy(plan.tables, sink, tracker, promote)
+        return self._copy(plan.tables, sink, tracker, promote, moves_offset=True)
 
     def _snapshot_added(
         self,
@@ -238,7 +284,8 @@ class Connector:
             promote_tables(conn, self._config, plan.added_tables, server_version=plan.server_version)
             return True
 
-        return self._copy(plan.added_tables, sink, tracker, move)
+        # The stream has not read up to the copy's position for the other tables: the offset stays.
+        return self._copy(plan.added_tables, sink, tracker, move, moves_offset=False)
 
     def _describer(
         self, conn: psycopg.Connection[tuple[object, ...]]
@@ -315,8 +362,11 @@ class Connector:
 
         def confirmable(safe: Lsn) -> Lsn:
             # While an incremental snapshot runs, its latest progress (its signal, then its latest open
-            # watermark) stays unconfirmed: a restart meets it again and goes on from there.
+            # watermark) stays unconfirmed: a restart meets it again and goes on from there. Exactly-once:
+            # only what committed Kafka transactions hold.
             hold = incremental.hold_lsn if incremental is not None else None
+            if self._committer is not None:
+                safe = min(safe, self._committer.confirmable)
             return safe if hold is None else min(safe, hold)
 
         def keep_alive() -> None:
@@ -336,6 +386,7 @@ class Connector:
             status=self.status,
             errors=config.errors,
             connector=config.name,
+            transactional_id=self.transactional_id if config.exactly_once else None,
         )
         if config.signal_table is not None:
             incremental = IncrementalSnapshot(
@@ -345,37 +396,64 @@ class Connector:
             config=config, describe=self._describer(conn), tracker=tracker, sink=sink, signals=incremental
         )
         heartbeat_topic = sink.ensure_topic(config.heartbeat_topic) if config.heartbeat_interval_ms else None
-        if plan.full_snapshot and not self._snapshot(conn, plan, sink, tracker):
-            self.status.state = "stopped"
-            return
-        if plan.added_tables and not self._snapshot_added(conn, plan, sink, tracker, builder):
-            self.status.state = "stopped"
-            return
-        stream.open()
-        self.status.state = "available"
-        self.status.streams_started += 1
-        log.info(
-            "streaming %s from slot %s to Kafka at %s",
-            ", ".join(self.status.tables),
-            config.slot_name,
-            self._kafka.describe(),
-        )
-        heartbeat_s = config.heartbeat_interval_ms / 1000
-        next_heartbeat = time.monotonic() + heartbeat_s
-        frames = 0
+        self._committer = committer = None
         try:
-            while not self._stop.is_set():
+            if config.exactly_once and (plan.full_snapshot or plan.added_tables):
+                # A copy is written before the slot is held: it needs its transactions first.
+                self._committer = committer = self._start_transactions(sink, topics, builder)
+            if plan.full_snapshot and not self._snapshot(conn, plan, sink, tracker):
+                self.status.state = "stopped"
+                return
+            if plan.added_tables and not self._snapshot_added(conn, plan, sink, tracker, builder):
+                self.status.state = "stopped"
+                return
+        except ProducerFencedError as err:
+            # Not a zombie: this instance never held the slot. Another one started at the same moment (two
+            # workers racing for a new connector); the retry finds the slot taken and stands by.
+            raise SinkError(
+                "another instance of this connector started at the same moment and fenced this one's Kafka "
+                "transactions before it held the slot; retrying"
+            ) from err
+        stream.open()
+        try:
+            if config.exactly_once and committer is None:
+                # Only now, holding the slot: a fence from here on means this instance is the stale one.
+                self._committer = committer = self._start_transactions(sink, topics, builder)
+            self.status.state = "available"
+            self.status.streams_started += 1
+            log.info(
+                "streaming %s from slot %s to Kafka at %s",
+                ", ".join(self.status.tables),
+                config.slot_name,
+                self._kafka.describe(),
+            )
+            heartbeat_s = config.heartbeat_interval_ms / 1000
+            next_heartbeat = time.monotonic() + heartbeat_s
+            frames = 0
+            stop_by = float("inf")
+            while not self._stop.is_set() or (committer is not None and builder.in_transaction):
+                if self._stop.is_set():
+                    # Exactly-once: finish the PostgreSQL transaction being read so its Kafka one can commit.
+                    stop_by = min(stop_by, time.monotonic() + STOP_AT_BOUNDARY_S)
+                    if time.monotonic() > stop_by:
+                        break
                 frame = stream.read()
                 if frame is not None:
                     builder.handle(decode(frame.payload), frame.data_start)
                     frames += 1
+                    if committer is not None:
+                        committer.frame()
+                        if not builder.in_transaction and committer.due(stream_idle=False):
+                            committer.commit(builder.last_offset())
                     if frames % CONFIRM_EVERY_FRAMES == 0:
                         sink.poll(0)
                         stream.confirm(confirmable(tracker.safe_lsn()))
                     continue
+                if committer is not None and not builder.in_transaction and committer.due(stream_idle=True):
+                    committer.commit(builder.last_offset())
                 sink.poll(0)
                 safe = tracker.safe_lsn()
-                if tracker.idle:
+                if tracker.idle and (committer is None or not committer.open):
                     # Nothing captured is in flight and every frame sent so far is handled: the server's
                     # position can be confirmed, so WAL written for other tables is not held by this slot.
                     safe = max(safe, stream.server_wal_end)
@@ -386,15 +464,47 @@ class Connector:
                     sink.produce(heartbeat_topic, key, value, None)
                     next_heartbeat = time.monotonic() + heartbeat_s
                 stream.wait(IDLE_WAKE_S)
-            self._drain(sink, tracker, stream, confirmable)
+            self._drain(sink, tracker, stream, confirmable, builder)
         except PgcdcError as err:
             self.status.state = "failed"
             self.status.error = str(err)
             raise
         finally:
+            if committer is not None:
+                # A failure mid-way: what the open transaction holds is not covered by a committed offset.
+                committer.abort()
             stream.close()
             if incremental is not None:
                 incremental.close()
+
+    def _start_transactions(
+        self, sink: KafkaSink, topics: TopicAdmin, builder: EventBuilder
+    ) -> OffsetCommitter:
+        """Fence any older instance, then read the offset Kafka's committed transactions hold: the stream
+        resumes there, whatever position the slot kept. The slot is at or before it (it is confirmed only up
+        to committed offsets), so transactions PostgreSQL sends again are dropped by the builder."""
+        config = self._config
+        assert sink.transactions is not None
+        topics.ensure(self.offsets_topic, compacted=True)
+        sink.transactions.init()
+        key = offset_key(config.name, config.topic_prefix)
+        stored = read_committed_offset(self._kafka, self.offsets_topic, key)
+        if stored is not None:
+            builder.resume_after(stored.lsn)
+        log.info(
+            "exactly once: transactional.id %s, resuming after the offset in %s: %s",
+            self.transactional_id,
+            self.offsets_topic,
+            format_lsn(stored.lsn) if stored is not None else "none yet",
+        )
+        return OffsetCommitter(
+            transactions=sink.transactions,
+            offsets_topic=self.offsets_topic,
+            key=key,
+            boundary=config.transaction_boundary,
+            interval_s=config.transaction_interval_ms / 1000,
+            stored=stored,
+        )
 
     def _drain(
         self,
@@ -402,8 +512,16 @@ class Connector:
         tracker: AckTracker,
         stream: ReplicationStream,
         confirmable: Callable[[Lsn], Lsn],
+        builder: EventBuilder,
     ) -> None:
-        """On stop: wait for Kafka to take what was produced, then confirm exactly that."""
+        """On stop: wait for Kafka to take what was produced, then confirm exactly that. Exactly-once: commit
+        the open Kafka transaction first, or abort it when stopped inside a PostgreSQL transaction."""
+        committer = self._committer
+        if committer is not None:
+            if builder.in_transaction:
+                committer.abort()
+            else:
+                committer.commit(builder.last_offset())
         remaining = sink.flush(30)
         safe = confirmable(tracker.safe_lsn())
         stream.confirm(safe, force=True)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -18,6 +19,7 @@ import orjson
 from pgcdc.config import parse_config
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings
+from tests.kafka_read import read_topic
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float, what: str, interval: float = 0.05) -> Any:
@@ -93,3 +95,27 @@ def pgcdc_process(
         stderr=subprocess.STDOUT,
         env=env,
     )
+
+
+def kill_9_while_writing(
+    process: subprocess.Popen[bytes],
+    config: Mapping[str, Any],
+    bootstrap: str,
+    workdir: Path,
+    *,
+    writer: threading.Thread,
+    topic: str,
+    counts: Sequence[int],
+) -> subprocess.Popen[bytes]:
+    """Once ``process`` (``pgcdc run``) streams, start ``writer``; kill -9 the process each time ``topic`` holds
+    the next of ``counts`` records, restarting it at once as a supervisor would; wait for the writer to end.
+    Returns the process running at the end."""
+    wait_until(lambda: b"streaming" in (workdir / "c.log").read_bytes(), timeout=60, what="streaming")
+    writer.start()
+    for count in counts:
+        read_topic(bootstrap, topic, until=lambda got, n=count: len(got) >= n, timeout=120)
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+        process = pgcdc_process(config, bootstrap, workdir)
+    writer.join(300)
+    return process

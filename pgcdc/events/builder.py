@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pgcdc.ack.offsets import SourceOffset
 from pgcdc.ack.tracker import AckTracker, TransactionAck
 from pgcdc.config import ConnectorConfig
 from pgcdc.decode.messages import (
@@ -57,6 +58,8 @@ class EventBuilder:
         self._final_lsn = Lsn(0)
         self._snapshotted_at: dict[int, Lsn] = {}
         self._transactions = TransactionMetadata() if config.provide_transaction_metadata else None
+        self._resume_at = Lsn(0)
+        self._marked = False
 
     def handle(self, message: Message, lsn: Lsn) -> None:
         """One decoded message at WAL position ``lsn`` (the frame's data start)."""
@@ -74,7 +77,9 @@ class EventBuilder:
                 commit_time_us=message.commit_time_us,
                 last_commit_lsn=self._last_commit_lsn,
             )
-            if self._transactions is not None:
+            # A transaction before the resume point is already in Kafka, markers included.
+            self._marked = self._transactions is not None and message.final_lsn >= self._resume_at
+            if self._transactions is not None and self._marked:
                 # Like Debezium, every transaction the stream sends gets BEGIN and END, even one whose changes
                 # were all filtered out; BEGIN and END travel under the transaction's ack handle, so its end is
                 # confirmed only once Kafka holds both, and a restart sends the whole transaction again.
@@ -82,7 +87,7 @@ class EventBuilder:
                 self._sink.mark(TransactionMarker("BEGIN", tx_id, self._position, self._ack))
         elif isinstance(message, Commit):
             if self._ack is not None:
-                if self._transactions is not None:
+                if self._transactions is not None and self._marked:
                     tx_id, count, collections = self._transactions.end(message.end_lsn)
                     self._sink.mark(
                         TransactionMarker("END", tx_id, self._position, self._ack, count, collections)
@@ -110,8 +115,28 @@ class EventBuilder:
         stream events from such transactions are already in Kafka as snapshot rows, so they are dropped."""
         self._snapshotted_at.update(positions)
 
+    def resume_after(self, lsn: Lsn) -> None:
+        """Drop transactions that committed before ``lsn``: Kafka's committed offset says they are written,
+        while the slot, confirmed lazily, may send them again (Debezium compares with ``lsn_commit`` too)."""
+        self._resume_at = lsn
+
+    @property
+    def in_transaction(self) -> bool:
+        """Between a Begin and its Commit: a Kafka transaction must not end here."""
+        return self._ack is not None
+
+    def last_offset(self) -> SourceOffset | None:
+        """The offset after the last committed transaction handled; None before the first."""
+        if self._last_commit_lsn is None:
+            return None
+        return SourceOffset(
+            lsn=self._last_commit_lsn, tx_id=self._position.tx_id, ts_usec=self._position.commit_time_us
+        )
+
     def _captured(self, oid: int) -> CapturedTable | None:
         table = self._tables.get(oid)
+        if self._final_lsn < self._resume_at:
+            return None
         if table is not None and self._snapshotted_at:
             covered = self._snapshotted_at.get(oid)
             if covered is not None and self._final_lsn < covered:
@@ -213,6 +238,8 @@ class EventBuilder:
 
     def _message(self, message: LogicalMessage, lsn: Lsn) -> None:
         if not self._config.captures_message(message.prefix):
+            return
+        if (self._final_lsn if message.transactional else message.lsn or lsn) < self._resume_at:
             return
         ack = self._ack
         position = self._position

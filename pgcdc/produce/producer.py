@@ -15,6 +15,7 @@ from pgcdc.events.change import ChangeEvent, TransactionMarker
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.refused import RecordTooLargeError, Refusal, RefusedRecords
 from pgcdc.produce.topics import TopicAdmin
+from pgcdc.produce.transaction import KafkaTransactions
 from pgcdc.serialize.records import Headers, RecordSerializer
 
 if TYPE_CHECKING:
@@ -27,7 +28,9 @@ log = logging.getLogger(__name__)
 POLL_EVERY = 512
 
 
-def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, object]:
+def producer_config(
+    kafka: KafkaSettings, *, max_queue_bytes: int, transactional_id: str | None = None
+) -> dict[str, object]:
     """Tuning defaults, then the user's librdkafka settings (PGCDC_KAFKA_*), then the delivery guarantees,
     which no setting may weaken."""
     defaults: dict[str, object] = {
@@ -47,6 +50,9 @@ def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, 
         # A broker closing an idle connection is routine; the client reconnects on its own.
         "log.connection.close": False,
     }
+    if transactional_id is not None:
+        # A snapshot is one transaction: allow the broker's default ceiling (15 min), not librdkafka's 60 s.
+        defaults["transaction.timeout.ms"] = 900_000
     guarantees: dict[str, object] = {
         # Idempotence gives acks=all, ordered retries and no duplicates from the producer's own retries.
         "enable.idempotence": True,
@@ -54,6 +60,12 @@ def producer_config(kafka: KafkaSettings, *, max_queue_bytes: int) -> dict[str, 
         # Never give up on a record: a broker outage must pause the connector, not lose or skip events.
         "message.timeout.ms": 0,
     }
+    if transactional_id is not None:
+        guarantees["transactional.id"] = transactional_id
+        # librdkafka refuses an infinite delivery timeout with transactions: it must fit in one.
+        guarantees["message.timeout.ms"] = max(
+            int(str(kafka.config().get("transaction.timeout.ms", defaults["transaction.timeout.ms"]))), 1000
+        )
     return {**defaults, **kafka.config(), **guarantees}
 
 
@@ -82,13 +94,20 @@ class KafkaSink:
         errors: ErrorTolerance | None = None,
         connector: str = "",
         on_failed_delivery: Callable[[KafkaError, Message], None] | None = None,
+        transactional_id: str | None = None,
     ) -> None:
         """With ``on_failed_delivery``, records produced without a callback report only their failures, to it:
-        a sink that counts on ``flush`` for completion then pays no Python call per acknowledged record."""
-        config = producer_config(kafka, max_queue_bytes=max_queue_bytes)
+        a sink that counts on ``flush`` for completion then pays no Python call per acknowledged record. With
+        ``transactional_id`` every record goes into a Kafka transaction (``transactions``)."""
+        config = producer_config(kafka, max_queue_bytes=max_queue_bytes, transactional_id=transactional_id)
         if on_failed_delivery is not None:
             config.update({"delivery.report.only.error": True, "on_delivery": on_failed_delivery})
         self._producer = Producer(config)
+        self.transactions = (
+            KafkaTransactions(producer=self._producer, transactional_id=transactional_id)
+            if transactional_id is not None
+            else None
+        )
         # librdkafka's default; a record over it is refused by produce() itself.
         self._max_bytes = int(str(config.get("message.max.bytes", 1_000_000)))
         self._topics = topics
@@ -170,6 +189,8 @@ class KafkaSink:
         *,
         headers: list[tuple[str, str | bytes | None]] | None = None,
     ) -> None:
+        if self.transactions is not None:
+            self.transactions.begin()
         while True:
             try:
                 self._producer.produce(topic, value, key, on_delivery=callback, headers=headers)

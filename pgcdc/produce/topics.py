@@ -32,13 +32,16 @@ class TopicAdmin:
             raise SinkError(f"Kafka is unreachable: {err.args[0].str() if err.args else err}") from err
         self._known.update(metadata.topics)
 
-    def ensure(self, topic: str) -> None:
+    def ensure(self, topic: str, *, compacted: bool = False) -> None:
+        """``compacted``: one partition, cleanup.policy=compact (an offsets topic, as Kafka Connect's)."""
         if topic in self._known:
             return
-        futures = self._admin.create_topics(
-            [NewTopic(topic, num_partitions=self._partitions, replication_factor=self._replication_factor)],
-            operation_timeout=30,
+        new = (
+            NewTopic(topic, 1, self._replication_factor, config={"cleanup.policy": "compact"})
+            if compacted
+            else NewTopic(topic, num_partitions=self._partitions, replication_factor=self._replication_factor)
         )
+        futures = self._admin.create_topics([new], operation_timeout=30)
         try:
             futures[topic].result(timeout=60)
             log.info("created topic %s", topic)

@@ -110,7 +110,8 @@ class SnapshotReader:
             def hand_over(final: bool = False) -> None:
                 self._hand_over(positions, snapshot, ack, final=final)
 
-            threads = self._config.snapshot_max_threads
+            # Exactly-once: the copy is one Kafka transaction, which only the connector's own producer can hold.
+            threads = 1 if self._config.exactly_once else self._config.snapshot_max_threads
             if threads > 1 and sum(t.chunks for t in planned) > 1 and isinstance(self._sink, KafkaSink):
                 job = WorkerJob(
                     conninfo=self._config.database.conninfo(),

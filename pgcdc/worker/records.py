@@ -141,19 +141,6 @@ def connector_of_status_key(key: bytes | None) -> str | None:
     return None
 
 
-def offset_key(name: str, server: str) -> bytes:
-    """Debezium's source partition: ``["<connector>", {"server": "<topic.prefix>"}]``."""
-    return orjson.dumps([name, {"server": server}])
-
-
-def offset_value(*, lsn: int, ts_usec: int | None) -> bytes:
-    """Debezium's PostgreSQL source offset, as far as pgcdc knows it: the LSN confirmed to the slot."""
-    value: dict[str, Any] = {"lsn": lsn, "lsn_commit": lsn}
-    if ts_usec is not None:
-        value["ts_usec"] = ts_usec
-    return orjson.dumps(value)
-
-
 def loads_status(value: bytes | None) -> dict[str, Any] | None:
     body = _loads(value)
     return dict(body) if body is not None else None

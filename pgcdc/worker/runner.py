@@ -276,7 +276,7 @@ class ConnectorRunner:
             self._fail(err, version)
             return
         self._max_queue_size = config.max_queue_size
-        connector = Connector(config=config, kafka=self._kafka)
+        connector = Connector(config=config, kafka=self._kafka, group=self._settings.group_id)
         with self._lock:
             if self._ending or self._target is TargetState.PAUSED or version != self._config_version:
                 return
@@ -411,6 +411,10 @@ class ConnectorRunner:
 
     def _write_offset(self, connector: Connector, status: ConnectorStatus) -> None:
         if status.confirmed_lsn is None or status.confirmed_lsn == self._offset_lsn:
+            return
+        if connector.exactly_once:
+            # The connector commits its offset in its own Kafka transactions; one written beside them would
+            # be behind and could move the resume point back.
             return
         try:
             lsn = parse_lsn(status.confirmed_lsn)

@@ -16,15 +16,15 @@ from typing import Any, cast
 
 from confluent_kafka.admin import AdminClient
 
+from pgcdc.ack.offsets import SourceOffset, offset_key
 from pgcdc.config import ConnectorConfig, mask_secrets
 from pgcdc.errors import ConfigError, PgcdcError, SinkError, SourceError
+from pgcdc.lsn import Lsn
 from pgcdc.worker.group_state import GroupState
 from pgcdc.worker.records import (
     ConnectState,
     TargetState,
     connector_config_record,
-    offset_key,
-    offset_value,
     restart_record,
     status_key,
     status_value,
@@ -212,7 +212,7 @@ class Worker:
     def _publish_offset(self, config: ConnectorConfig, lsn: int, ts_usec: int | None) -> None:
         self._producer.produce(
             self.settings.offsets_topic,
-            offset_value(lsn=lsn, ts_usec=ts_usec),
+            SourceOffset(Lsn(lsn), ts_usec=ts_usec).value(),
             offset_key(config.name, config.topic_prefix),
         )
 

@@ -49,6 +49,8 @@ class ChaosOptions:
     recover_timeout_s: float = 180.0
     kinds: tuple[str, ...] = ()
     """Fault kinds to draw from; empty means all of the host's and every service fault."""
+    exactly_once: bool = False
+    """Run the connector with exactly.once.support=required (the verifier reads with read_committed)."""
 
 
 @dataclass
@@ -193,6 +195,8 @@ class ChaosRun:
                 "table.include.list": ",".join(f"chaos\\.{t}" for t in CAPTURED),
                 "status.update.interval.ms": "1000",
             }
+            if options.exactly_once:
+                settings["exactly.once.support"] = "required"
             host: RunHost | WorkerHost
             if options.host == "run":
                 host = RunHost(settings=settings, bootstrap=broker.bootstrap, workdir=self._workdir)

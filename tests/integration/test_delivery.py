@@ -12,6 +12,7 @@ import pytest
 
 from tests.connector_run import (
     connector_settings,
+    kill_9_while_writing,
     pgcdc_process,
     running_connector,
     unique_prefix,
@@ -54,17 +55,16 @@ def test_kill_9_and_restart_loses_no_committed_change(
 
     writer = threading.Thread(target=workload)
     process = pgcdc_process(settings, kafka_bootstrap, tmp_path)
-    kills = 0
     try:
-        wait_until(lambda: b"streaming" in (tmp_path / "c.log").read_bytes(), timeout=60, what="streaming")
-        writer.start()
-        for threshold in (2000, 8000, 14000):
-            read_topic(kafka_bootstrap, topic, until=lambda got, n=threshold: len(got) >= n, timeout=120)
-            process.send_signal(signal.SIGKILL)
-            process.wait(30)
-            kills += 1
-            process = pgcdc_process(settings, kafka_bootstrap, tmp_path)
-        writer.join(300)
+        process = kill_9_while_writing(
+            process,
+            settings,
+            kafka_bootstrap,
+            tmp_path,
+            writer=writer,
+            topic=topic,
+            counts=(2000, 8000, 14000),
+        )
         records = read_topic(
             kafka_bootstrap,
             topic,
@@ -74,7 +74,6 @@ def test_kill_9_and_restart_loses_no_committed_change(
     finally:
         process.terminate()
         code = process.wait(60)
-    assert kills == 3
     assert code == 0, (tmp_path / "c.log").read_text()[-3000:]
     seen = ids_on_topic(records)
     assert seen == set(range(1, ROWS + 1)), "rolled-back or foreign ids on the topic"
