@@ -1,7 +1,9 @@
 """Change event -> Kafka record bytes as Debezium + JsonConverter write them.
 
 Each table's schema JSON is serialized once; per event only the payload is, and spliced in after the cached
-``{"schema":...,"payload":`` prefix. orjson writes compact JSON in insertion order, as Jackson does.
+``{"schema":...,"payload":`` prefix. A row event's payload is itself a template per table and transaction (its
+``source`` block serialized once), into which only the rows, the position and the times are formatted.
+orjson writes compact JSON in insertion order, as Jackson does.
 """
 
 from __future__ import annotations
@@ -32,6 +34,12 @@ from pgcdc.serialize.schemas import (
 Headers = list[tuple[str, str | bytes | None]]
 
 _SUFFIX = b"}"
+
+# Stands for the event's LSN while a source block is serialized into a template: negative, so never an LSN; a
+# template is used only when the mark appears exactly where the LSN goes.
+_LSN_MARK = str(0x5EED - 2**63).encode()
+_NULL = b"null"
+_OPS = {op: op.encode() for op in ("c", "u", "d", "r", "t")}
 
 # Jackson escapes a control character as \u00XX with upper-case hex, orjson with lower-case: same JSON, other
 # bytes. An escape is a backslash preceded by an even number of backslashes (an odd one is an escaped backslash).
@@ -70,6 +78,18 @@ class _TablePrefixes:
     value: bytes
 
 
+@dataclass(frozen=True, slots=True)
+class _RowTemplate:
+    """A row event's value for one table and transaction (source position), with ``%`` holes for the rest."""
+
+    table: CapturedTable
+    position: SourcePosition
+    template: bytes
+    """%b before, %b after, %d LSN (in ``sequence``), [%d LSN,] %b transaction, %b op, %d ts_ms, ts_us, ts_ns."""
+    lsn_null: bool
+    """The ``lsn`` field is null (an incremental snapshot row): the LSN goes only into ``sequence``."""
+
+
 class RecordSerializer:
     """Serializes events of one connector; keeps per-table schema prefixes until a relation changes shape."""
 
@@ -77,6 +97,7 @@ class RecordSerializer:
         self._server_name = server_name
         self._dbname = dbname
         self._tables: dict[int, _TablePrefixes] = {}
+        self._templates: dict[int, _RowTemplate] = {}
         self._last_source: tuple[SourcePosition, str, str, dict[str, object]] | None = None
         self._message_key_prefix = _prefix(MESSAGE_KEY_SCHEMA)
         self._message_value_prefix = _prefix(MESSAGE_VALUE_SCHEMA)
@@ -100,6 +121,23 @@ class RecordSerializer:
         self._tables[table.relation.oid] = built
         return built
 
+    def _template(self, table: CapturedTable, position: SourcePosition) -> _RowTemplate | None:
+        """The value template of ``table``'s events in the transaction at ``position``; None when the table's
+        names happen to contain the LSN mark (then the payload is built as a dict)."""
+        source = _dumps(self._source_block(position, table.table.schema, table.table.table, int(_LSN_MARK)))
+        lsn_null = position.snapshot == "incremental"
+        if source.count(_LSN_MARK) != (1 if lsn_null else 2):
+            return None
+        template = (
+            self._prefixes(table).value.replace(b"%", b"%%")
+            + b'{"before":%b,"after":%b,"source":'
+            + source.replace(b"%", b"%%").replace(_LSN_MARK, b"%d")
+            + b',"transaction":%b,"op":"%b","ts_ms":%d,"ts_us":%d,"ts_ns":%d}}'
+        )
+        built = _RowTemplate(table, position, template, lsn_null)
+        self._templates[table.relation.oid] = built
+        return built
+
     def _source(self, position: SourcePosition, schema: str, table: str, lsn: int) -> dict[str, object]:
         last = position.last_commit_lsn
         sequence = f'["{last}","{lsn}"]' if last is not None else f'[null,"{lsn}"]'
@@ -112,8 +150,15 @@ class RecordSerializer:
             if block["lsn"] is not None:
                 block["lsn"] = lsn
             return block
+        block = self._source_block(position, schema, table, lsn)
+        self._last_source = (position, schema, table, block)
+        return block
+
+    def _source_block(self, position: SourcePosition, schema: str, table: str, lsn: int) -> dict[str, object]:
+        last = position.last_commit_lsn
+        sequence = f'["{last}","{lsn}"]' if last is not None else f'[null,"{lsn}"]'
         commit_us = position.commit_time_us
-        block = {
+        return {
             "version": __version__,
             "connector": "postgresql",
             "name": self._server_name,
@@ -132,8 +177,6 @@ class RecordSerializer:
             "origin": None,
             "origin_lsn": None,
         }
-        self._last_source = (position, schema, table, block)
-        return block
 
     def key(self, event: ChangeEvent) -> bytes | None:
         if event.key is None:
@@ -155,6 +198,22 @@ class RecordSerializer:
         before, after = event.before, event.after
         if table.masks is not None:
             before, after = table.masks.row(before), table.masks.row(after)
+        template = self._templates.get(table.relation.oid)
+        if template is None or template.position is not event.position or template.table is not table:
+            template = self._template(table, event.position)
+        op = _OPS.get(event.op)
+        if template is not None and op is not None:
+            lsn = event.lsn
+            block = event.transaction
+            rows = (
+                _NULL if before is None else _dumps(before),
+                _NULL if after is None else _dumps(after),
+            )
+            times = (op, now_ns // 1_000_000, now_ns // 1000, now_ns)
+            transaction = _NULL if block is None else _dumps(_block(block))
+            if template.lsn_null:
+                return template.template % (*rows, lsn, transaction, *times)
+            return template.template % (*rows, lsn, lsn, transaction, *times)
         payload = {
             "before": before,
             "after": after,
