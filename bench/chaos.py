@@ -58,6 +58,11 @@ def render(report: ChaosReport, *, label: str, command: str, wall_s: float) -> s
         for kind, (count, median, worst, duplicates) in report.by_kind().items()
     )
     eos = ", with `exactly.once.support=required`" if options.exactly_once else ""
+    aborted = (
+        f"\n| records of aborted Kafka transactions (left out, as Kafka's read_committed does) | {verdict.aborted:,} |"
+        if options.exactly_once
+        else ""
+    )
     return f"""## {label}
 
 {report.transactions:,} committed transactions ({verdict.expected:,} row changes, one transaction of
@@ -73,7 +78,7 @@ once the previous one has recovered); connector hosted by `{options.host}`{eos}.
 | per-key order violations | **{verdict.order_violations}** |
 | keys whose last record is not their last change | **{verdict.stale_final}** |
 | duplicates (re-delivered changes) | {verdict.duplicates:,} |
-| records read back (tombstones included) | {verdict.records:,} |
+| records read back (tombstones included) | {verdict.records:,} |{aborted}
 | commits whose answer was lost to a fault (settled from `chaos.txlog`) | {report.in_doubt_committed} committed, {report.in_doubt_lost} not |
 
 Recovery is timed from the end of a fault (process restarted, server back, broker continued, proxy accepting

@@ -267,7 +267,9 @@ class ChaosRun:
                 watch.wait(final, timeout=options.recover_timeout_s)
                 progress(f"workload done: {workload.done} transactions; verifying")
                 ledger = workload.ledger
-                report.verdict = verify(broker.bootstrap, self._prefix, ledger, timeout=300)
+                report.verdict = verify(
+                    broker.bootstrap, self._prefix, ledger, timeout=300, drop_aborted=options.exactly_once
+                )
                 report.unattributed_duplicates = report.attribute_duplicates()
                 report.transactions = ledger.transactions
                 report.rolled_back = ledger.rolled_back

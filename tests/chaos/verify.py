@@ -15,6 +15,7 @@ import orjson
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from tests.chaos.workload import DELETED, ROLLBACK_BUMP, TABLES, Ledger
+from tests.kafka_markers import AbortedRecords
 
 _QUIET_S = 3.0
 """Once nothing is missing, keep reading until the topics stay quiet this long, to count late duplicates."""
@@ -34,6 +35,8 @@ class Verdict:
     duplicates: int = 0
     stale_final: int = 0
     """Keys whose last record is not their last change: a compacted topic would keep the wrong value."""
+    aborted: int = 0
+    """Records of aborted Kafka transactions, left out as Kafka's read_committed would (exactly-once runs)."""
     examples: list[str] = field(default_factory=list)
     duplicate_times_ms: list[int] = field(default_factory=list, repr=False)
     """Producer timestamps of the duplicates, to tell which fault caused them."""
@@ -117,9 +120,15 @@ class _Checker:
         return verdict
 
 
-def verify(bootstrap: str, prefix: str, ledger: Ledger, *, timeout: float) -> Verdict:
-    """Read ``<prefix>.chaos.<table>`` for every table until every committed change is there (or timeout)."""
+def verify(
+    bootstrap: str, prefix: str, ledger: Ledger, *, timeout: float, drop_aborted: bool = False
+) -> Verdict:
+    """Read ``<prefix>.chaos.<table>`` for every table until every committed change is there (or timeout).
+
+    ``drop_aborted``: leave out records of aborted transactions, which Tansu shows read_committed consumers
+    (tests/kafka_markers.py); only a transactional producer writes any."""
     checker = _Checker(ledger)
+    aborted = AbortedRecords(bootstrap) if drop_aborted else None
     topics = {f"{prefix}.chaos.{table}": table for table in TABLES}
     consumer = Consumer(
         {
@@ -145,6 +154,11 @@ def verify(bootstrap: str, prefix: str, ledger: Ledger, *, timeout: float) -> Ve
                     continue
                 key, value = msg.key(), msg.value()
                 assert not isinstance(key, str) and not isinstance(value, str)
+                if aborted is not None and aborted.hides(
+                    str(msg.topic()), msg.partition() or 0, msg.offset() or 0
+                ):
+                    checker.verdict.aborted += 1
+                    continue
                 checker.feed(topics[str(msg.topic())], key, value, msg.timestamp()[1])
             if not checker.complete:
                 continue
@@ -156,6 +170,8 @@ def verify(bootstrap: str, prefix: str, ledger: Ledger, *, timeout: float) -> Ve
                 break
     finally:
         consumer.close()
+        if aborted is not None:
+            aborted.close()
     return checker.finish()
 
 
