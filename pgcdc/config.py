@@ -214,6 +214,13 @@ SETTINGS: tuple[Setting, ...] = (
         "transaction block (id, total_order, data_collection_order) in each change event.",
     ),
     Setting("topic.transaction", "transaction", "Transaction metadata goes to <topic.prefix>.<this>."),
+    Setting(
+        "extended.headers.enabled",
+        "true",
+        "true: every row record (snapshot, stream, tombstone) carries Debezium 3's context headers "
+        "__debezium.context.connectorLogicalName (topic.prefix), taskId (0), connectorName (postgresql) and "
+        "runId (a new UUID each time the connector starts); false: none of them.",
+    ),
     Setting("heartbeat.interval.ms", "0", "Milliseconds between heartbeat records; 0 turns heartbeats off."),
     Setting("topic.heartbeat.prefix", "__debezium-heartbeat", "Heartbeats go to <this>.<topic.prefix>."),
     Setting("topic.creation.default.partitions", "1", "Partitions of topics pgcdc creates."),
@@ -556,6 +563,7 @@ class ConnectorConfig:
     incremental_chunk_size: int
     provide_transaction_metadata: bool
     transaction_topic_suffix: str
+    extended_headers: bool
     heartbeat_interval_ms: int
     heartbeat_topic_prefix: str
     exactly_once: bool
@@ -855,6 +863,7 @@ def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = N
             "provide.transaction.metadata", get("provide.transaction.metadata")
         ),
         transaction_topic_suffix=_topic_name("topic.transaction", get("topic.transaction")),
+        extended_headers=_parse_bool("extended.headers.enabled", get("extended.headers.enabled")),
         heartbeat_interval_ms=_parse_int("heartbeat.interval.ms", get("heartbeat.interval.ms"), minimum=0),
         heartbeat_topic_prefix=get("topic.heartbeat.prefix"),
         **_exactly_once(get, signals=signal_table is not None),

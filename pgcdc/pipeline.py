@@ -36,6 +36,7 @@ from pgcdc.replication.catalog import TableInfo
 from pgcdc.replication.publication import ensure_publication, promote_tables, publication_names
 from pgcdc.replication.slot import create_slot, refuse_if_active, slot_state
 from pgcdc.replication.stream import ReplicationStream
+from pgcdc.serialize.headers import new_run_id
 from pgcdc.serialize.records import RecordSerializer
 from pgcdc.snapshot.export import ExportedSnapshot, SnapshotSlot
 from pgcdc.snapshot.incremental import IncrementalSnapshot
@@ -356,7 +357,12 @@ class Connector:
             publications=publication_names(config),
             status_interval_s=config.status_update_interval_ms / 1000,
         )
-        serializer = RecordSerializer(server_name=config.topic_prefix, dbname=config.database.dbname)
+        serializer = RecordSerializer(
+            server_name=config.topic_prefix,
+            dbname=config.database.dbname,
+            # Debezium draws a run id at each task start; each _stream is one.
+            run_id=new_run_id() if config.extended_headers else None,
+        )
 
         incremental: IncrementalSnapshot | None = None
 

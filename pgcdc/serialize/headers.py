@@ -1,28 +1,56 @@
-"""Header values as a Kafka Connect worker writes them by default: SimpleHeaderConverter's text, UTF-8.
+"""Debezium's record headers, as a Kafka Connect worker writes them by default: SimpleHeaderConverter's text.
 
 A worker turns a Connect header into bytes with its ``header.converter``, SimpleHeaderConverter unless set:
 the value's string form from Kafka's ``Values``, which is JSON-like but not JSON. A struct is
 ``{"name":value,...}``; strings inside it are quoted with only ``\\`` and ``"`` escaped (control characters
 stay raw); bytes are base64 in quotes; a Decimal is BigDecimal.toString (``1.50``, ``1E-9``), unquoted; Connect's
 Date, Time and Timestamp are ISO text, unquoted; floats are Java's spelling. Values arrive here in their JSON form
-(what the event's key holds), with the field schemas that say how to read them back.
+(what the event's key holds), with the field schemas that say how to read them back. A plain string is written
+as its UTF-8 bytes, unquoted.
 """
 
 from __future__ import annotations
 
 import base64
 import datetime
+import os
+import time
+import uuid
 from typing import Any
 
 import orjson
 
 Schema = dict[str, Any]
+Headers = list[tuple[str, str | bytes | None]]
 
 _EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
 _DECIMAL = "org.apache.kafka.connect.data.Decimal"
 _DATE = "org.apache.kafka.connect.data.Date"
 _TIME = "org.apache.kafka.connect.data.Time"
 _TIMESTAMP = "org.apache.kafka.connect.data.Timestamp"
+
+
+def context_headers(*, logical_name: str, run_id: str) -> Headers:
+    """Debezium 3's ``extended.headers.enabled`` headers, in its order (DebeziumHeaderProducer): all STRING.
+
+    pgcdc runs one task per connector, so the task id is always Kafka Connect's first, 0; ``connectorName`` is
+    the plugin's name, not the connector's.
+    """
+    return [
+        ("__debezium.context.connectorLogicalName", logical_name.encode()),
+        ("__debezium.context.taskId", b"0"),
+        ("__debezium.context.connectorName", b"postgresql"),
+        ("__debezium.context.runId", run_id.encode()),
+    ]
+
+
+def new_run_id(now_ms: int | None = None) -> str:
+    """A run id as Debezium draws one at each task start: a version 7 (time-ordered, random) UUID."""
+    millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
+    random = int.from_bytes(os.urandom(10), "big")  # 80 bits: 12 for rand_a, 62 for rand_b, 6 spare
+    high = (millis & 0xFFFF_FFFF_FFFF) << 16 | 0x7000 | random >> 68
+    low = 0x8000_0000_0000_0000 | random & 0x3FFF_FFFF_FFFF_FFFF
+    return str(uuid.UUID(int=high << 64 | low))
 
 
 def struct_header(fields: list[Schema], row: dict[str, Any]) -> bytes:

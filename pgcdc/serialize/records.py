@@ -18,7 +18,7 @@ import orjson
 from pgcdc import __version__
 from pgcdc.events.change import ChangeEvent, SourcePosition, TransactionBlock, TransactionMarker
 from pgcdc.events.table import CapturedTable
-from pgcdc.serialize.headers import struct_header
+from pgcdc.serialize.headers import Headers, context_headers, struct_header
 from pgcdc.serialize.schemas import (
     HEARTBEAT_KEY_SCHEMA,
     HEARTBEAT_VALUE_SCHEMA,
@@ -31,7 +31,7 @@ from pgcdc.serialize.schemas import (
     key_schema,
 )
 
-Headers = list[tuple[str, str | bytes | None]]
+__all__ = ["Headers", "RecordSerializer"]
 
 _SUFFIX = b"}"
 
@@ -93,9 +93,14 @@ class _RowTemplate:
 class RecordSerializer:
     """Serializes events of one connector; keeps per-table schema prefixes until a relation changes shape."""
 
-    def __init__(self, *, server_name: str, dbname: str) -> None:
+    def __init__(self, *, server_name: str, dbname: str, run_id: str | None = None) -> None:
+        """``run_id`` (headers.new_run_id) turns on the context headers of every row record; None leaves them out."""
         self._server_name = server_name
         self._dbname = dbname
+        # One list for every row record of the run: the producer copies headers, nothing here changes it.
+        self._context: Headers | None = (
+            None if run_id is None else context_headers(logical_name=server_name, run_id=run_id)
+        )
         self._tables: dict[int, _TablePrefixes] = {}
         self._templates: dict[int, _RowTemplate] = {}
         self._last_source: tuple[SourcePosition, str, str, dict[str, object]] | None = None
@@ -238,12 +243,21 @@ class RecordSerializer:
         return self._message_value_prefix + _dumps(payload) + _SUFFIX
 
     def headers(self, event: ChangeEvent) -> Headers | None:
-        """The record's headers: the other key of a key-changing update, rendered as a Connect worker does."""
-        change = event.key_change
-        if change is None or event.table is None:
+        """The record's headers, in Debezium's order: the other key of a key-changing update, then (row records
+        only: not messages) the context headers, rendered as a Connect worker does."""
+        table = event.table
+        if table is None:
             return event.headers
-        rendered = struct_header([f.schema for f in event.table.key_fields], change.key)
-        return [(change.header, rendered), *(event.headers or ())]
+        change = event.key_change
+        context = self._context
+        if change is None and not event.headers:
+            return context  # the common case: the same list for every record
+        headers: Headers = []
+        if change is not None:
+            headers.append((change.header, struct_header([f.schema for f in table.key_fields], change.key)))
+        headers += context or ()
+        headers += event.headers or ()
+        return headers or None
 
     def transaction_marker(self, marker: TransactionMarker) -> tuple[bytes, bytes]:
         """Key and value of a BEGIN or END record."""

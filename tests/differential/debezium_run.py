@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -12,7 +12,7 @@ from typing import Any
 import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
-from tests.connector_run import wait_until
+from tests.connector_run import connector_settings, running_connector, unique_prefix, wait_until
 from tests.kafka_read import read_topic
 
 CAPTURE = Path(__file__).with_name("dbz_capture.py")
@@ -109,3 +109,28 @@ def pgcdc_records(bootstrap: str, prefix: str, counts: dict[str, int]) -> dict[s
         for t, n in counts.items()
         if n
     }
+
+
+def side_by_side(
+    python: str,
+    dsn: str,
+    workdir: Path,
+    bootstrap: str,
+    settings: Mapping[str, str],
+    statements: Sequence[tuple[str, Mapping[str, Any] | None]],
+    counts: Mapping[str, int],
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """(pgcdc's records, Debezium's records) by table: both run with ``settings`` under one new topic prefix while
+    ``statements`` run, until Debezium wrote ``sum(counts)`` records with a value; ``counts`` names the tables."""
+    prefix = unique_prefix()
+    properties = debezium_properties(dsn, prefix, workdir, **settings)
+    with running_connector(connector_settings(dsn, prefix, **settings), bootstrap):
+        with (
+            debezium_capture(python, dsn, properties, workdir, count=sum(counts.values())) as captured,
+            psycopg.connect(dsn, autocommit=True) as conn,
+        ):
+            for statement, params in statements:
+                conn.execute(statement, params)
+        theirs = by_table(captured)
+        ours = pgcdc_records(bootstrap, prefix, {t: len(theirs.get(t, [])) for t in counts})
+    return ours, theirs

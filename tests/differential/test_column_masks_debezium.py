@@ -3,7 +3,8 @@
 Opt-in (marker ``debezium``), as test_debezium.py. Every table has columns of many types, a row with values, a row
 of NULLs (defaults aside) and a TOASTed value; each table gets its own rule on all its columns. Both connectors
 snapshot the rows, then stream an insert, an update leaving the TOASTed value alone and a delete; every key and
-value must be equal but for clocks, LSNs and transaction ids.
+value must be equal but for clocks, LSNs and transaction ids, and so must the headers of snapshot and stream
+records (the context headers of extended.headers.enabled) but for the run id.
 """
 
 from __future__ import annotations
@@ -14,9 +15,8 @@ from typing import Any
 import psycopg
 import pytest
 
-from tests.connector_run import connector_settings, running_connector, unique_prefix
-from tests.differential.debezium_run import by_table, debezium_capture, debezium_properties, pgcdc_records
-from tests.differential.test_debezium import blank, debezium  # noqa: F401 - debezium is a fixture
+from tests.differential.debezium_run import side_by_side
+from tests.differential.test_debezium import blank, blank_headers, debezium  # noqa: F401 - a fixture
 from tests.fix_services import PgServer, create_database, drop_database
 
 pytestmark = pytest.mark.debezium
@@ -84,20 +84,16 @@ def both(
     workdir = tmp_path_factory.mktemp("masks")
     try:
         _load(dsn)
-        prefix = unique_prefix()
-        tables = ",".join(f"public.{t}" for t in TABLES)
-        common = {"table.include.list": tables, **RULES, **CONFIGS[request.param]}
-        properties = debezium_properties(dsn, prefix, workdir, **common, **{"snapshot.mode": "initial"})
+        settings = {
+            "table.include.list": ",".join(f"public.{t}" for t in TABLES),
+            "snapshot.mode": "initial",
+            **RULES,
+            **CONFIGS[request.param],
+        }
         # Per table: two snapshot rows, then an insert, an update and a delete.
-        with running_connector(connector_settings(dsn, prefix, **common), kafka_bootstrap):
-            with (
-                debezium_capture(debezium, dsn, properties, workdir, count=5 * len(TABLES)) as captured,
-                psycopg.connect(dsn, autocommit=True) as conn,
-            ):
-                for statement in STREAMED:
-                    conn.execute(statement, {"id": "r3", "big": "short"})
-            theirs = by_table(captured)
-            ours = pgcdc_records(kafka_bootstrap, prefix, {t: len(theirs.get(t, [])) for t in TABLES})
+        statements = [(s, {"id": "r3", "big": "short"}) for s in STREAMED]
+        counts = dict.fromkeys(TABLES, 5)
+        ours, theirs = side_by_side(debezium, dsn, workdir, kafka_bootstrap, settings, statements, counts)
         yield ours, theirs
     finally:
         drop_database(pg_server.admin_dsn, name)
@@ -113,3 +109,4 @@ def test_masked_records_equal_debeziums(
     for mine, real in zip(ours[table], theirs[table], strict=True):
         assert mine["key"] == real["key"]
         assert blank(mine["value"]) == blank(real["value"])
+        assert blank_headers(mine["headers"]) == blank_headers(real["headers"])

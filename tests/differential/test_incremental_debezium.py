@@ -2,7 +2,8 @@
 Debezium 3.6 side by side (marker ``debezium``; see test_debezium.py for what it needs).
 
 Both read the same signal table; each ignores the other's watermarks (their chunk ids are its own). The ``op: r``
-records of the snapshotted table, and the signal's own change event, must be equal but for run-specific values.
+records of the snapshotted table, and the signal's own change event, must be equal but for run-specific values
+and the run id of their context headers.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 
 from tests.connector_run import connector_settings, running_connector, unique_prefix, wait_until
 from tests.differential.debezium_run import debezium_capture, debezium_properties
-from tests.differential.test_debezium import blank, debezium  # noqa: F401 - a fixture
+from tests.differential.test_debezium import blank, blank_headers, debezium  # noqa: F401 - a fixture
 from tests.fix_services import PgServer, create_database, drop_database
 from tests.kafka_read import read_topic
 
@@ -77,7 +78,12 @@ def both(
                 lambda: connector.status.snapshot.get("state") == "completed", timeout=60, what="pgcdc"
             )
             ours = [
-                {"destination": topic, "key": r.key_json, "value": r.value_json}
+                {
+                    "destination": topic,
+                    "key": r.key_json,
+                    "value": r.value_json,
+                    "headers": [[name, None if data is None else data.decode()] for name, data in r.headers],
+                }
                 for topic in (f"{prefix}.public.items", f"{prefix}.public.debezium_signal")
                 for r in read_topic(kafka_bootstrap, topic, until=lambda got: len(got) >= 5, timeout=60)
             ]
@@ -108,5 +114,7 @@ def test_incremental_snapshot_records_equal_debeziums(both: tuple[list[Any], lis
     for got, want in zip(mine, real, strict=True):
         assert got["key"] == want["key"]
         assert blank(got["value"]) == blank(want["value"])
+        assert blank_headers(got["headers"]) == blank_headers(want["headers"])
     assert _signal_event(ours)["key"] == _signal_event(theirs)["key"]
+    assert blank_headers(_signal_event(ours)["headers"]) == blank_headers(_signal_event(theirs)["headers"])
     assert blank(_signal_event(ours)["value"]) == blank(_signal_event(theirs)["value"])

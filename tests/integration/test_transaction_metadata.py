@@ -1,7 +1,8 @@
-"""provide.transaction.metadata through the whole pipeline, and the headers of key-changing updates."""
+"""provide.transaction.metadata through the whole pipeline, and the headers of row records (key changes, context)."""
 
 from __future__ import annotations
 
+import uuid
 from collections import Counter
 from typing import Any
 
@@ -144,7 +145,24 @@ def test_key_changes_name_the_other_key_in_headers(database: str, kafka_bootstra
     assert [_op(r) for r in records] == ["c", "d", "tombstone", "c", "u", "d", "tombstone"]
     new_key = ("__debezium.newkey", '{"id":10,"name":"é"}'.encode())
     old_key = ("__debezium.oldkey", b'{"id":1,"name":"a\\"b\\\\c"}')
-    assert [r.headers for r in records] == [(), (new_key,), (new_key,), (old_key,), (), (), ()]
+    # extended.headers.enabled (on by default): Debezium 3's context headers after the key-change header.
+    run_id = records[0].headers[-1][1]
+    assert run_id is not None and uuid.UUID(run_id.decode()).version == 7
+    context = (
+        ("__debezium.context.connectorLogicalName", prefix.encode()),
+        ("__debezium.context.taskId", b"0"),
+        ("__debezium.context.connectorName", b"postgresql"),
+        ("__debezium.context.runId", run_id),
+    )
+    assert [r.headers for r in records] == [
+        context,
+        (new_key, *context),
+        (new_key, *context),
+        (old_key, *context),
+        context,
+        context,
+        context,
+    ]
     assert records[1].key_json["payload"] == {"id": 1, "name": 'a"b\\c'}
     assert records[3].key_json["payload"] == {"id": 10, "name": "é"}
 
