@@ -125,10 +125,13 @@ def build_table(
     *,
     warn: Callable[[str], None],
     snapshot: bool = False,
+    queried: bool = False,
 ) -> CapturedTable:
     """Combine pgoutput's column list (authoritative for the tuple) with the catalog's details (nullability,
     defaults, domain base types); drop excluded and unsupported columns. ``snapshot``: the table is read by a
-    snapshot, where Debezium takes column lengths from JDBC rather than from pgoutput."""
+    snapshot, where Debezium takes column lengths from JDBC rather than from pgoutput. ``queried``: its rows
+    are read by a query (an initial snapshot implies it; an incremental snapshot's chunks are), whose values
+    Debezium reads through JDBC."""
     table = TableId(message.namespace, message.name)
     fields: list[CapturedField] = []
     columns: list[ColumnInfo] = []
@@ -145,7 +148,7 @@ def build_table(
         )
         if not config.captures_column(table.schema, table.table, column.name):
             continue
-        convert = value_converter(info, config.type_modes)
+        convert = value_converter(info, config.type_modes, queried=snapshot or queried)
         schema = field_schema(info, config.type_modes)
         if convert is None or schema is None:
             warn(

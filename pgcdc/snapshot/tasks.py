@@ -68,7 +68,7 @@ def _task(
         return None
     relation = snapshot_relation(info, config)
     captured = build_table(
-        relation, {c.name: c for c in info.columns}, info.primary_key, config, warn=log.warning
+        relation, {c.name: c for c in info.columns}, info.primary_key, config, warn=log.warning, queried=True
     )
     query = ChunkQuery(
         table=table, columns=tuple(c.name for c in relation.columns), keys=tuple(keys), condition=condition

@@ -26,10 +26,10 @@ pytestmark = pytest.mark.debezium
 
 TABLE = """CREATE TABLE public.items (
     id int PRIMARY KEY, v text, n numeric(7,2), at timestamptz, day date, ok boolean, doc jsonb, ref uuid,
-    tags int[])"""
+    tags int[], nm name)"""
 ROWS = """INSERT INTO public.items SELECT g, 'v' || g, g * 1.25, '2024-05-01 12:00:00+02'::timestamptz + g * interval '1 h',
-    '2024-05-01'::date + g, g % 2 = 0, jsonb_build_object('g', g), md5(g::text)::uuid, ARRAY[g, g + 1]
-    FROM generate_series(1, 7) g"""
+    '2024-05-01'::date + g, g % 2 = 0, jsonb_build_object('g', g), md5(g::text)::uuid, ARRAY[g, g + 1],
+    'name ' || g FROM generate_series(1, 7) g"""
 SIGNAL = {
     "data-collections": ["public.items"],
     "type": "incremental",

@@ -169,3 +169,22 @@ def test_key_changes_name_the_other_key_in_headers(database: str, kafka_bootstra
 
 def _op(record: Record) -> str:
     return "tombstone" if record.value is None else str(record.value_json["payload"]["op"])
+
+
+def test_without_extended_headers_and_name_columns(database: str, kafka_bootstrap: str) -> None:
+    """extended.headers.enabled=false leaves rows without headers; a name column is its text in the snapshot and
+    null (NOT NULL: "") when streamed, as Debezium 3.6 writes it."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.n (id int PRIMARY KEY, owner name, tag name NOT NULL)")
+        conn.execute("INSERT INTO public.n VALUES (1, 'alice', 'x')")
+    prefix = unique_prefix()
+    settings = connector_settings(
+        database, prefix, **{"table.include.list": "public.n", "extended.headers.enabled": "false"}
+    )
+    with running_connector(settings, kafka_bootstrap), psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("INSERT INTO public.n VALUES (2, 'bob', 'y')")
+        records = read_topic(kafka_bootstrap, f"{prefix}.public.n", until=lambda got: len(got) >= 2)
+    assert [(_op(r), r.value_json["payload"]["after"], r.headers) for r in records] == [
+        ("r", {"id": 1, "owner": "alice", "tag": "x"}, ()),
+        ("c", {"id": 2, "owner": None, "tag": ""}, ()),
+    ]

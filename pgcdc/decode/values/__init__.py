@@ -42,16 +42,18 @@ __all__ = ["Converter", "is_known_type", "value_converter"]
 Factory = Callable[[ColumnInfo, TypeModes], Converter | None]
 
 
-def value_converter(column: ColumnInfo, modes: TypeModes) -> Converter | None:
-    """The converter for ``column`` under ``modes``, or None when Debezium leaves the column out of events."""
+def value_converter(column: ColumnInfo, modes: TypeModes, *, queried: bool = False) -> Converter | None:
+    """The converter for ``column`` under ``modes``, or None when Debezium leaves the column out of events.
+    ``queried``: the value is read by a snapshot's query, which Debezium reads through JDBC."""
     if column.element_type_name is not None:
         return array_converter(column, modes, _element_converter)
     factory = _element_factory(column)
     if factory is not None:
         return factory(column, modes)
     if column.type_name == "name":
-        # Debezium's schema for name is a string, but its value reader treats it as an unknown type.
-        return _text if modes.include_unknown_datatypes else _nothing
+        # Debezium's schema for name is a string. JDBC hands its snapshots the text, which they write; its
+        # stream reader treats name as an unknown type, so streamed values are null (a NOT NULL column's "").
+        return _text if queried or modes.include_unknown_datatypes else _nothing
     if modes.include_unknown_datatypes and column.type_kind != "p":
         return unknown_converter(column, modes)
     return None
