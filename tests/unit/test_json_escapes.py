@@ -5,7 +5,11 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from pgcdc.serialize.records import _dumps
+from pgcdc.decode.messages import Begin, Commit, Insert
+from pgcdc.events.change import ChangeEvent
+from pgcdc.lsn import Lsn
+from pgcdc.serialize.records import RecordSerializer, _dumps
+from tests.unit.test_transaction_metadata import COMMIT_US, T, _builder
 
 
 @pytest.mark.parametrize(
@@ -24,3 +28,20 @@ def test_control_escapes_are_upper_case_and_everything_else_is_unchanged(
 ) -> None:
     assert _dumps(value) == expected
     assert orjson.loads(_dumps(value)) == value
+
+
+def test_a_record_value_carries_jacksons_escapes() -> None:
+    """The reference row's c_text_ctl (tests/data: Debezium wrote ``ctl\\u0001\\u001F/</``), through a whole
+    record: the bytes a consumer reads, not just the helper's."""
+    builder, sink, _ = _builder(**{"provide.transaction.metadata": "false"})
+    for message, lsn in [
+        (Begin(Lsn(200), COMMIT_US, 1), 100),
+        (T, 100),
+        (Insert(1, ["1", "ctl\x01\x1f/</"]), 100),
+        (Commit(Lsn(200), Lsn(208), COMMIT_US), 208),
+    ]:
+        builder.handle(message, Lsn(lsn))
+    (event,) = [r for r in sink.records if isinstance(r, ChangeEvent)]
+    value = RecordSerializer(server_name="pfx", dbname="db").value(event)
+    assert value is not None
+    assert b'"after":{"id":1,"v":"ctl\\u0001\\u001F/</"}' in value
