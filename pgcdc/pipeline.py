@@ -107,6 +107,8 @@ class Connector:
         self._stop = threading.Event()
         self.status = ConnectorStatus()
         self._warned: set[str] = set()
+        self._run_id: str | None = None
+        """The context headers' run id of the current run (extended.headers.enabled), for snapshot workers too."""
 
     def stop(self) -> None:
         self._stop.set()
@@ -222,6 +224,7 @@ class Connector:
                 progress=self.status.snapshot,
                 stop=self._stop,
                 warn=self._warn_once,
+                run_id=self._run_id,
             )
             committer = self._committer
             if committer is not None and sink.transactions is not None:
@@ -357,11 +360,10 @@ class Connector:
             publications=publication_names(config),
             status_interval_s=config.status_update_interval_ms / 1000,
         )
+        # Debezium draws a run id at each task start; each _stream is one.
+        self._run_id = new_run_id() if config.extended_headers else None
         serializer = RecordSerializer(
-            server_name=config.topic_prefix,
-            dbname=config.database.dbname,
-            # Debezium draws a run id at each task start; each _stream is one.
-            run_id=new_run_id() if config.extended_headers else None,
+            server_name=config.topic_prefix, dbname=config.database.dbname, run_id=self._run_id
         )
 
         incremental: IncrementalSnapshot | None = None

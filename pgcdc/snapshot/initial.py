@@ -78,8 +78,11 @@ class SnapshotReader:
         progress: dict[str, Any],
         stop: threading.Event,
         warn: Callable[[str], None],
+        run_id: str | None = None,
     ) -> None:
+        """``run_id``: the context headers' run id, which parallel workers' records carry too."""
         self._config = config
+        self._run_id = run_id
         self._kafka = kafka
         self._sink = sink
         self._tracker = tracker
@@ -125,6 +128,7 @@ class SnapshotReader:
                     # The producers together hold no more than the connector's one would.
                     max_queue_bytes=max(1 << 20, self._config.max_queue_bytes // threads),
                     parent_pid=os.getpid(),
+                    run_id=self._run_id,
                 )
                 if not self._copy_parallel(conn, planned, job, self._sink, hand_over):
                     return False

@@ -59,6 +59,8 @@ class WorkerJob:
     consistent_lsn: int
     max_queue_bytes: int
     parent_pid: int
+    run_id: str | None = None
+    """The parent's context-header run id (extended.headers.enabled): one run, one id, whichever process writes."""
 
 
 def run_worker(worker: int, job: WorkerJob, tasks: Queue[Chunk | None], results: Queue[Message_]) -> None:
@@ -93,7 +95,9 @@ def _copy_chunks(worker: int, job: WorkerJob, tasks: Queue[Chunk | None], result
     sink = KafkaSink(
         kafka=job.kafka,
         topics=topics,
-        serializer=RecordSerializer(server_name=config.topic_prefix, dbname=config.database.dbname),
+        serializer=RecordSerializer(
+            server_name=config.topic_prefix, dbname=config.database.dbname, run_id=job.run_id
+        ),
         max_queue_bytes=job.max_queue_bytes,
         message_topic=f"{config.topic_prefix}.message",
         transaction_topic=config.transaction_topic,

@@ -255,6 +255,9 @@ def test_parallel_snapshot_copies_every_chunk_once_while_writes_race_it(
     assert {r.value_json["payload"]["source"]["txId"] for r in snapshotted + b_records} == {
         snapshotted[0].value_json["payload"]["source"]["txId"]
     }
+    # One run, one run id: the rows the worker processes wrote carry the parent's context headers.
+    assert {r.headers for r in records + b_records} == {records[0].headers}
+    assert [name for name, _ in records[0].headers][-1] == "__debezium.context.runId"
     # Progress ends at rows done == rows, the planner's estimates replaced by the counts.
     assert progress["threads"] == 2 and progress["tables_remaining"] == 0
     assert progress["rows_scanned"] == progress["rows_expected"] == len(snapshotted) + 1
