@@ -154,7 +154,7 @@ class EventBuilder:
         key_change: KeyChange | None = None,
     ) -> None:
         if self._signals is not None:
-            self._signals.changed(table, key)
+            self._signals.changed(table, key, self._position.tx_id)
         event = ChangeEvent(
             op, table, key, before, after, self._position, lsn, self._ack, key_change=key_change
         )

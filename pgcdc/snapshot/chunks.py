@@ -76,3 +76,58 @@ class ChunkQuery:
         width = len(self.columns)
         for raw in _copy(conn, query):
             yield raw[:width], raw[width:]
+
+
+_XID_MASK = 0xFFFFFFFF
+
+
+def _precedes(a: int, b: int) -> bool:
+    """a < b for 32-bit transaction ids, which wrap around (PostgreSQL's TransactionIdPrecedes)."""
+    return ((a - b) & _XID_MASK) > 0x7FFFFFFF
+
+
+@dataclass(frozen=True, slots=True)
+class ChunkSnapshot:
+    """Which transactions a chunk's read saw, from ``pg_current_snapshot()`` taken in the read's transaction.
+
+    The watermarks alone miss one case: a transaction whose commit record comes before the open watermark in the
+    WAL, but which was not yet visible when the chunk was read (its backend had written its commit and not yet
+    left the proc array; group commit makes that gap real). Its events reach the stream before the window opens,
+    yet the chunk holds the row as it was before them. Such a transaction is in the snapshot's in-progress list."""
+
+    xmin: int
+    xmax: int
+    in_progress: frozenset[int]
+
+    @classmethod
+    def parse(cls, text: str) -> ChunkSnapshot:
+        """``xmin:xmax:xip,...`` with 64-bit ids; kept as the 32-bit ids pgoutput's Begin carries."""
+        xmin, xmax, xip = text.split(":")
+        return cls(
+            int(xmin) & _XID_MASK,
+            int(xmax) & _XID_MASK,
+            frozenset(int(x) & _XID_MASK for x in xip.split(",") if x),
+        )
+
+    def sees(self, xid: int) -> bool:
+        """Whether the chunk's read saw the committed transaction ``xid``."""
+        if _precedes(xid, self.xmin):
+            return True
+        return _precedes(xid, self.xmax) and xid not in self.in_progress
+
+
+_SNAPSHOT_SQL = {
+    True: "SELECT pg_current_snapshot()::text, EXISTS (SELECT 1 FROM pg_snapshot_xip(pg_current_snapshot())"
+    " x WHERE pg_xact_status(x) = 'committed')",
+    False: "SELECT txid_current_snapshot()::text, EXISTS (SELECT 1 FROM txid_snapshot_xip(txid_current_snapshot())"
+    " x WHERE txid_status(x) = 'committed')",
+}
+
+
+def take_snapshot(conn: psycopg.Connection[tuple[object, ...]]) -> tuple[ChunkSnapshot, bool]:
+    """The current transaction's snapshot, and whether it is settled: False when a transaction it counts as in
+    progress has already committed (and so may already have been streamed, before the chunk's read). Call it first
+    in a REPEATABLE READ transaction, so the chunk's queries use this very snapshot."""
+    row = conn.execute(_SNAPSHOT_SQL[conn.info.server_version >= 130000]).fetchone()
+    assert row is not None
+    return ChunkSnapshot.parse(str(row[0])), not row[1]

@@ -34,7 +34,7 @@ from pgcdc.events.change import ChangeEvent, Row, SourcePosition
 from pgcdc.events.table import CapturedTable
 from pgcdc.lsn import Lsn
 from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
-from pgcdc.snapshot.chunks import RawRow
+from pgcdc.snapshot.chunks import ChunkSnapshot, RawRow, take_snapshot
 from pgcdc.snapshot.copy import estimated_rows
 from pgcdc.snapshot.progress import PROGRESS_KEY, SnapshotProgress, TableProgress, decode, encode
 from pgcdc.snapshot.signals import (
@@ -49,6 +49,10 @@ from pgcdc.snapshot.tasks import TableTask, restored_tasks, signalled_tasks
 
 log = logging.getLogger(__name__)
 
+# Tries for a chunk snapshot that misses no committed transaction; the gap lasts microseconds (a commit written
+# but not yet visible), so the first retry nearly always settles it.
+SETTLE_ATTEMPTS = 20
+
 
 @dataclass(slots=True)
 class _Window:
@@ -59,6 +63,8 @@ class _Window:
     opened_at: str
     rows: dict[bytes, Row] = field(default_factory=dict)
     open: bool = False
+    snapshot: ChunkSnapshot | None = None
+    """What the chunk's read saw."""
     resumable: bool = False
     """Its open watermark carries the progress, so the hold may move up to it."""
 
@@ -112,14 +118,17 @@ class IncrementalSnapshot:
         except SignalError as err:
             log.warning("%s", err)
 
-    def changed(self, table: CapturedTable, key: Row | None) -> None:
-        """A stream event inside the window: its key's chunk row may be older, so the stream's event stands."""
+    def changed(self, table: CapturedTable, key: Row | None, tx_id: int | None) -> None:
+        """A stream event before the window closes: inside the window, or from a transaction the chunk's read did
+        not see, its key's chunk row may be older, so the stream's event stands and the row is dropped."""
         window = self._window
-        if window is None or not window.open or window.task is None or key is None or not window.rows:
+        if window is None or window.task is None or key is None or not window.rows:
+            return
+        if not window.open and (window.snapshot is None or tx_id is None or window.snapshot.sees(tx_id)):
             return
         if table.table == window.task.table and window.rows.pop(orjson.dumps(key), None) is not None:
             log.debug(
-                "incremental snapshot: %s %s changed inside the window; its chunk row dropped", table, key
+                "incremental snapshot: %s %s changed after the chunk's read; its row dropped", table, key
             )
 
     @property
@@ -302,6 +311,7 @@ class IncrementalSnapshot:
                 continue
             if rows:
                 window.task = task
+                window.snapshot = task.snapshot
                 window.rows = rows
                 break
             self._table_done(task, completed=True)
@@ -313,6 +323,20 @@ class IncrementalSnapshot:
 
     def _chunk(self, task: TableTask) -> dict[bytes, Row]:
         conn = self._connection()
+        # One snapshot for the chunk's queries, and the list of what it saw (see ChunkSnapshot). A snapshot that
+        # misses a committed transaction is taken again: the stream may already have written that transaction's
+        # events, and a chunk read without them would be older than they are.
+        for attempt in range(SETTLE_ATTEMPTS):
+            with conn.transaction():
+                conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ READ ONLY")
+                task.snapshot, settled = take_snapshot(conn)
+                if settled or attempt == SETTLE_ATTEMPTS - 1:
+                    return self._read(conn, task)
+            time.sleep(0.001 * (attempt + 1))
+        raise AssertionError("unreachable: the last attempt reads")
+
+    def _read(self, conn: psycopg.Connection[tuple[object, ...]], task: TableTask) -> dict[bytes, Row]:
+        """The task's next chunk, in the snapshot the transaction holds."""
         if task.max_key is None:
             task.max_key = task.query.max_key(conn)
             if task.max_key is None:

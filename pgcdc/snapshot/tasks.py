@@ -12,7 +12,7 @@ from pgcdc.decode.relation import TableId
 from pgcdc.events.table import CapturedTable, build_table
 from pgcdc.replication import catalog
 from pgcdc.replication.catalog import TableInfo
-from pgcdc.snapshot.chunks import ChunkQuery, RawRow
+from pgcdc.snapshot.chunks import ChunkQuery, ChunkSnapshot, RawRow
 from pgcdc.snapshot.initial import snapshot_relation
 from pgcdc.snapshot.progress import SnapshotProgress
 from pgcdc.snapshot.signals import ExecuteSnapshot
@@ -34,6 +34,8 @@ class TableTask:
     last_key: RawRow | None = None
     rows: int = 0
     chunks: int = 0
+    snapshot: ChunkSnapshot | None = None
+    """What the latest chunk's read saw."""
 
     @property
     def table(self) -> TableId:

@@ -9,6 +9,7 @@ import pytest
 
 from pgcdc.config import parse_config
 from pgcdc.errors import ConfigError, SignalError
+from pgcdc.snapshot.chunks import ChunkSnapshot
 from pgcdc.snapshot.progress import PROGRESS_KEY, SnapshotProgress, TableProgress, decode, encode
 from pgcdc.snapshot.signals import ExecuteSnapshot, LogSignal, Pause, StopSnapshot, WindowMarker, parse_signal
 
@@ -121,3 +122,14 @@ def test_progress_round_trips_through_an_open_watermark() -> None:
     assert decode('{"openWindowTimestamp": "2026-01-01T00:00:00Z"}') is None  # Debezium's own watermark
     assert decode("{broken") is None
     assert decode(json.dumps({PROGRESS_KEY: {"slot": "s"}})) is None
+
+
+def test_chunk_snapshot_sees_what_committed_before_it() -> None:
+    snapshot = ChunkSnapshot.parse("100:110:103,107")
+    assert snapshot.sees(99) and snapshot.sees(100) and snapshot.sees(105)
+    assert not snapshot.sees(103) and not snapshot.sees(107)
+    assert not snapshot.sees(110) and not snapshot.sees(5000)
+    # 64-bit ids past a wraparound compare as the 32-bit ids pgoutput sends
+    wrapped = ChunkSnapshot.parse(f"{(1 << 32) - 5}:{(1 << 32) + 3}:{(1 << 32) + 1}")
+    assert wrapped.sees((1 << 32) - 10 & 0xFFFFFFFF) and wrapped.sees(0) and wrapped.sees(2)
+    assert not wrapped.sees(1) and not wrapped.sees(3) and not wrapped.sees(10)
