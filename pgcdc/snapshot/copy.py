@@ -34,8 +34,9 @@ def copy_rows(
 ) -> Iterator[RawRow]:
     """The table's rows (those matching ``where``, at most ``limit``) with the columns in the given order.
 
-    COPY's text format is the same text pgoutput sends, so the streaming converters apply unchanged. A column
-    named ``ctid`` reads the row's physical address, which the parallel snapshot uses to leave rows out."""
+    COPY's text format is the same text pgoutput sends, so the streaming converters apply unchanged. The system
+    columns ``tableoid`` and ``ctid`` name a row's relation and place, which the parallel snapshot uses to leave
+    rows out."""
     statement = sql.SQL("SELECT {} FROM {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(table.schema, table.table)
     )

@@ -204,17 +204,19 @@ class SnapshotReader:
             name = str(table.info.table)
             sink.ensure_topic(table.captured.topic)
             # Any two rows: the first is written now, and a second one says the table's last row is still to come.
-            found = list(copy_rows(conn, table.info.table, ["ctid", *table.columns], limit=2))
+            found = list(copy_rows(conn, table.info.table, ["tableoid", "ctid", *table.columns], limit=2))
             if len(found) == 1:
-                alone[index] = found[0][1:]  # the table's only row: written with the last rows
+                alone[index] = found[0][2:]  # the table's only row: written with the last rows
                 self._count(name, 1)
             if len(found) < 2:
                 self._table_done(name)
                 continue
             hand_over()
-            self._pending = (table.captured, found[0][1:], "first_in_data_collection")
+            self._pending = (table.captured, found[0][2:], "first_in_data_collection")
             self._count(name, 1)
-            chunks += plan_chunks(index, pages=table.pages, count=table.chunks, excluded=(str(found[0][0]),))
+            chunks += plan_chunks(
+                index, pages=table.pages, count=table.chunks, excluded=((str(found[0][0]), str(found[0][1])),)
+            )
         hand_over()  # the last first row: its table's other rows follow, so it is never the snapshot's last
         if chunks:
             if not self._flushed(sink):

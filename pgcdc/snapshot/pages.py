@@ -26,8 +26,9 @@ class Chunk:
     """0, 1, ... in page order: the order in which the chunks' last rows are written."""
     first_page: int
     end_page: int | None
-    excluded: tuple[str, ...] = ()
-    """ctids of rows written apart from the chunks (the table's first row)."""
+    excluded: tuple[tuple[str, str], ...] = ()
+    """(tableoid, ctid) of rows written apart from the chunks (the table's first row). A ctid alone names a row
+    only within one relation: the rows of a partitioned table come from several."""
 
     def condition(self) -> sql.Composable | None:
         """The WHERE clause that selects exactly this chunk's rows; None for a whole table."""
@@ -36,7 +37,10 @@ class Chunk:
             parts.append(sql.SQL("ctid >= {}::tid").format(sql.Literal(f"({self.first_page},0)")))
         if self.end_page is not None:
             parts.append(sql.SQL("ctid < {}::tid").format(sql.Literal(f"({self.end_page},0)")))
-        parts += [sql.SQL("ctid <> {}::tid").format(sql.Literal(ctid)) for ctid in self.excluded]
+        parts += [
+            sql.SQL("NOT (tableoid = {}::oid AND ctid = {}::tid)").format(sql.Literal(oid), sql.Literal(ctid))
+            for oid, ctid in self.excluded
+        ]
         return sql.SQL(" AND ").join(parts) if parts else None
 
 
@@ -47,7 +51,9 @@ def chunk_count(*, estimated_rows: int, pages: int, fetch_size: int, most: int, 
     return max(1, min(most, math.ceil(estimated_rows / fetch_size), pages))
 
 
-def plan_chunks(table: int, *, pages: int, count: int, excluded: tuple[str, ...] = ()) -> list[Chunk]:
+def plan_chunks(
+    table: int, *, pages: int, count: int, excluded: tuple[tuple[str, str], ...] = ()
+) -> list[Chunk]:
     """``count`` ranges of about equal pages covering the table, the last one open-ended."""
     bounds = [pages * i // count for i in range(count)]
     return [
