@@ -1,4 +1,9 @@
-"""The pgoutput messages pgcdc acts on, as plain values."""
+"""The pgoutput messages pgcdc acts on, as plain values.
+
+The per-row messages (and Begin/Commit) are plain slots dataclasses, not frozen ones: a frozen dataclass's
+``__init__`` sets each field through ``object.__setattr__``, which made constructing one 2.7 times as costly;
+nothing mutates or hashes them.
+"""
 
 from __future__ import annotations
 
@@ -41,7 +46,7 @@ class RelationMessage:
     columns: tuple[RelationColumn, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Begin:
     final_lsn: Lsn
     commit_time_us: int
@@ -49,20 +54,20 @@ class Begin:
     xid: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Commit:
     commit_lsn: Lsn
     end_lsn: Lsn
     commit_time_us: int
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Insert:
     relation_oid: int
     new: list[RawValue]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Update:
     relation_oid: int
     old: list[RawValue] | None
@@ -71,7 +76,7 @@ class Update:
     new: list[RawValue]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Delete:
     relation_oid: int
     old: list[RawValue]

@@ -51,16 +51,16 @@ def _tuple(data: bytes, pos: int) -> tuple[list[RawValue], int]:
     unpack_len = _I32.unpack_from
     for _ in range(count):
         kind = data[pos]
-        pos += 1
-        if kind == 116:  # 't' text
-            (length,) = unpack_len(data, pos)
-            pos += 4
-            append(data[pos : pos + length].decode("utf-8"))
-            pos += length
+        if kind == 116:  # 't' text: kind, length, bytes; one position update per column
+            start = pos + 5
+            pos = start + unpack_len(data, pos + 1)[0]
+            append(data[start:pos].decode())
         elif kind == 110:  # 'n' null
             append(None)
+            pos += 1
         elif kind == 117:  # 'u' unchanged TOAST
             append(UNCHANGED_TOAST)
+            pos += 1
         else:
             raise DecodeError(
                 f"unexpected tuple column kind {chr(kind)!r}: pgcdc asks pgoutput for text values"
