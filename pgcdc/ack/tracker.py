@@ -18,13 +18,15 @@ from pgcdc.lsn import Lsn
 class TransactionAck:
     """Outstanding deliveries of one transaction's events; ``delivered`` is the producer's callback."""
 
-    __slots__ = ("_tracker", "committed", "end_lsn", "outstanding")
+    __slots__ = ("_tracker", "callback", "committed", "end_lsn", "outstanding")
 
     def __init__(self, tracker: AckTracker) -> None:
         self._tracker = tracker
         self.outstanding = 0
         self.committed = False
         self.end_lsn = Lsn(0)
+        # One bound method for all of the transaction's records, instead of a new one per record.
+        self.callback = self.delivered
 
     def sent(self) -> None:
         self.outstanding += 1

@@ -62,6 +62,8 @@ class CapturedTable:
     key_fields: tuple[CapturedField, ...]
     steps: tuple[tuple[str, int, Callable[[str], Any], Any], ...] = ()
     """(name, position, convert, absent) of each field, for the per-row loop."""
+    key_names: tuple[str, ...] = ()
+    """The names of ``key_fields``, for the per-row key."""
     masks: TableMasks | None = None
     """column.truncate / column.mask rules on this table's fields, applied as the value is serialized (the key
     keeps the real values); None when no rule matches any field."""
@@ -98,9 +100,13 @@ class CapturedTable:
         return field.convert(earlier) if isinstance(earlier, str) else field.unavailable
 
     def key(self, row: Row) -> Row | None:
-        if not self.key_fields:
+        names = self.key_names
+        if len(names) == 1:  # the usual single-column key, without a comprehension's frame
+            name = names[0]
+            return {name: row[name]}
+        if not names:
             return None
-        return {f.name: row[f.name] for f in self.key_fields}
+        return {name: row[name] for name in names}
 
 
 def _absent(schema: dict[str, Any], column: ColumnInfo) -> Any:
@@ -196,5 +202,6 @@ def build_table(
         fields=tuple(fields),
         key_fields=key_fields,
         steps=tuple((f.name, f.position, f.convert, f.absent) for f in fields),
+        key_names=tuple(f.name for f in key_fields),
         masks=TableMasks(masks) if masks else None,
     )

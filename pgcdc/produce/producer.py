@@ -74,7 +74,7 @@ def _delivery(ack: TransactionAck | None) -> Callable[[object, object], None] | 
     if ack is None:
         return None
     ack.sent()
-    return ack.delivered
+    return ack.callback
 
 
 class KafkaSink:
@@ -146,7 +146,7 @@ class KafkaSink:
         key = self._serializer.key(event)
         value = self._serializer.value(event)
         callback = _delivery(event.ack)
-        headers = self._serializer.headers(event)
+        headers = event.headers if event.key_change is None else self._serializer.headers(event)
         if self._refused is None:
             self.produce(topic, key, value, callback, headers=headers)
         else:
