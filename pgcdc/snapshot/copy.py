@@ -71,3 +71,13 @@ def relation_pages(conn: psycopg.Connection[tuple[object, ...]], oid: int) -> in
         "SELECT pg_relation_size(%s::regclass) / current_setting('block_size')::bigint", (oid,)
     ).fetchone()
     return int(row[0]) if row else 0  # type: ignore[call-overload]
+
+
+def reads_row_addresses(conn: psycopg.Connection[tuple[object, ...]], oid: int) -> bool:
+    """Whether the role may read ``tableoid`` and ``ctid``: a role granted SELECT on some columns only may not, and
+    its tables are then copied whole, by this process."""
+    row = conn.execute(
+        "SELECT has_column_privilege(%s::oid, 'ctid', 'SELECT') AND has_column_privilege(%s::oid, 'tableoid', 'SELECT')",
+        (oid, oid),
+    ).fetchone()
+    return bool(row and row[0])

@@ -29,7 +29,14 @@ from pgcdc.events.table import CapturedTable, build_table
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.producer import KafkaSink
 from pgcdc.replication.catalog import TableInfo
-from pgcdc.snapshot.copy import RawRow, copy_rows, estimated_rows, relation_pages, snapshot_connection
+from pgcdc.snapshot.copy import (
+    RawRow,
+    copy_rows,
+    estimated_rows,
+    reads_row_addresses,
+    relation_pages,
+    snapshot_connection,
+)
 from pgcdc.snapshot.export import ExportedSnapshot
 from pgcdc.snapshot.pages import Chunk, chunk_count, plan_chunks
 from pgcdc.snapshot.parallel import ParallelCopy
@@ -108,14 +115,22 @@ class SnapshotReader:
             }
             ack = self._tracker.begin()
             planned = [self._plan(conn, info) for info in tables]
-            self._start_progress(planned)
 
             def hand_over(final: bool = False) -> None:
                 self._hand_over(positions, snapshot, ack, final=final)
 
             # Exactly-once: the copy is one Kafka transaction, which only the connector's own producer can hold.
             threads = 1 if self._config.exactly_once else self._config.snapshot_max_threads
-            if threads > 1 and sum(t.chunks for t in planned) > 1 and isinstance(self._sink, KafkaSink):
+            parallel = (
+                threads > 1 and sum(t.chunks for t in planned) > 1 and isinstance(self._sink, KafkaSink)
+            )
+            if parallel and not all(reads_row_addresses(conn, t.info.oid) for t in planned):
+                log.info(
+                    "snapshot in one process: the role may not read ctid of every table (SELECT on columns only)"
+                )
+                parallel = False
+            self._start_progress(planned, workers=threads if parallel else 1)
+            if parallel and isinstance(self._sink, KafkaSink):
                 job = WorkerJob(
                     conninfo=self._config.database.conninfo(),
                     snapshot_name=snapshot.name,
@@ -288,7 +303,7 @@ class SnapshotReader:
 
     # --- progress, for the status the API and CLI show ------------------------------------------------------
 
-    def _start_progress(self, planned: list[_Table]) -> None:
+    def _start_progress(self, planned: list[_Table], *, workers: int) -> None:
         self._tables: dict[str, dict[str, Any]] = {
             str(t.info.table): {"rows_expected": t.expected, "rows_scanned": 0, "done": False}
             for t in planned
@@ -300,7 +315,7 @@ class SnapshotReader:
             rows_expected=sum(t.expected for t in planned),
             rows_scanned=0,
             rows_per_second=0.0,
-            threads=self._config.snapshot_max_threads if sum(t.chunks for t in planned) > 1 else 1,
+            threads=workers,
             tables=self._tables,
         )
 

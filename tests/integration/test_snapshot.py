@@ -14,6 +14,7 @@ import pytest
 from pgcdc.config import parse_config
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings
+from pgcdc.snapshot.copy import reads_row_addresses
 from tests.connector_run import (
     connector_settings,
     pgcdc_process,
@@ -336,3 +337,19 @@ def test_parallel_snapshot_of_a_partitioned_table_beside_a_chunked_one(
         assert connector.status.snapshot["threads"] == 2
     assert sorted(r.key_json["payload"]["id"] for r in records) == list(range(1, 201))
     assert sorted(r.key_json["payload"]["id"] for r in big) == list(range(1, 5001))
+
+
+def test_a_role_with_column_privileges_only_cannot_read_row_addresses(database: str) -> None:
+    # Such a role copies its tables in one process: ctid ranges and the first row's address need whole-row SELECT.
+    role = f"cols_{unique_prefix()}"
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute(f"CREATE TABLE public.s (id int PRIMARY KEY, secret text); CREATE ROLE {role} LOGIN")
+        conn.execute(f"GRANT SELECT (id) ON public.s TO {role}")
+        oid = int(conn.execute("SELECT 'public.s'::regclass::oid::int").fetchone()[0])  # type: ignore[index]
+        assert reads_row_addresses(conn, oid)
+    try:
+        with psycopg.connect(database, user=role, autocommit=True) as conn:
+            assert not reads_row_addresses(conn, oid)
+    finally:
+        with psycopg.connect(database, autocommit=True) as conn:
+            conn.execute(f"DROP TABLE public.s; DROP ROLE {role}")
