@@ -85,7 +85,8 @@ class _RowTemplate:
     table: CapturedTable
     position: SourcePosition
     template: bytes
-    """%b before, %b after, %d LSN (in ``sequence``), [%d LSN,] %b transaction, %b op, %d ts_ms, ts_us, ts_ns."""
+    """Holes (all %b, digits formatted by the caller): before, after, the LSN (in ``sequence``), [the LSN,]
+    transaction, op, ts_ms, ts_us, ts_ns."""
     lsn_null: bool
     """The ``lsn`` field is null (an incremental snapshot row): the LSN goes only into ``sequence``."""
 
@@ -136,8 +137,8 @@ class RecordSerializer:
         template = (
             self._prefixes(table).value.replace(b"%", b"%%")
             + b'{"before":%b,"after":%b,"source":'
-            + source.replace(b"%", b"%%").replace(_LSN_MARK, b"%d")
-            + b',"transaction":%b,"op":"%b","ts_ms":%d,"ts_us":%d,"ts_ns":%d}}'
+            + source.replace(b"%", b"%%").replace(_LSN_MARK, b"%b")
+            + b',"transaction":%b,"op":"%b","ts_ms":%b,"ts_us":%b,"ts_ns":%b}}'
         )
         built = _RowTemplate(table, position, template, lsn_null)
         self._templates[table.relation.oid] = built
@@ -208,13 +209,16 @@ class RecordSerializer:
             template = self._template(table, event.position)
         op = _OPS.get(event.op)
         if template is not None and op is not None:
-            lsn = event.lsn
+            # Each number is turned into digits once (b"%d" costs about 250 ns, a %d hole as much): the LSN
+            # fills two holes, and ts_ms and ts_us are ts_ns's digits without the last six or three.
+            lsn = b"%d" % event.lsn
+            ns = b"%d" % now_ns
             block = event.transaction
             rows = (
                 _NULL if before is None else _dumps(before),
                 _NULL if after is None else _dumps(after),
             )
-            times = (op, now_ns // 1_000_000, now_ns // 1000, now_ns)
+            times = (op, ns[:-6], ns[:-3], ns)
             transaction = _NULL if block is None else _dumps(_block(block))
             if template.lsn_null:
                 return template.template % (*rows, lsn, transaction, *times)
