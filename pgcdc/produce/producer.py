@@ -146,7 +146,8 @@ class KafkaSink:
         key = self._serializer.key(event)
         value = self._serializer.value(event)
         callback = _delivery(event.ack)
-        headers = event.headers if event.key_change is None else self._serializer.headers(event)
+        # The serializer's headers: the context headers on every row record (one shared list when nothing else).
+        headers = self._serializer.headers(event)
         if self._refused is None:
             self.produce(topic, key, value, callback, headers=headers)
         else:
