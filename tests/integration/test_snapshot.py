@@ -218,23 +218,23 @@ def test_parallel_snapshot_copies_every_chunk_once_while_writes_race_it(
             "CREATE TABLE public.a (id int PRIMARY KEY, v text); CREATE TABLE public.b (id int PRIMARY KEY);"
             "CREATE TABLE public.c (id int PRIMARY KEY)"
         )
-        conn.execute("INSERT INTO public.a SELECT g, repeat('o', 40) FROM generate_series(1, 30000) g")
+        conn.execute("INSERT INTO public.a SELECT g, repeat('o', 40) FROM generate_series(1, 12000) g")
         # Dead rows in the middle: chunks over those pages read nothing.
-        conn.execute("DELETE FROM public.a WHERE id BETWEEN 5001 AND 12000")
+        conn.execute("DELETE FROM public.a WHERE id BETWEEN 2001 AND 5000")
         conn.execute("INSERT INTO public.b VALUES (1)")
     prefix = unique_prefix()
     settings = connector_settings(
         database,
         prefix,
-        **{"table.include.list": "public.a,public.b,public.c", "snapshot.fetch.size": "1000"},
+        **{"table.include.list": "public.a,public.b,public.c", "snapshot.fetch.size": "500"},
     )
     with (
         caplog.at_level(logging.INFO, logger="pgcdc.snapshot.parallel"),
-        racing_inserts(database, "INSERT INTO public.a VALUES (%s, 'new')", 30001, 60000) as finish,
+        racing_inserts(database, "INSERT INTO public.a VALUES (%s, 'new')", 12001, 40000) as finish,
         running_connector(settings, kafka_bootstrap) as connector,
     ):
         written = finish()
-        before = set(range(1, 5001)) | set(range(12001, 30001))
+        before = set(range(1, 2001)) | set(range(5001, 12001))
         records = read_topic(
             kafka_bootstrap,
             f"{prefix}.public.a",
