@@ -12,6 +12,7 @@ import logging
 import multiprocessing
 import os
 import queue
+import signal
 import threading
 from collections.abc import Callable, Sequence
 from multiprocessing.process import BaseProcess
@@ -139,5 +140,5 @@ def _end(processes: Sequence[BaseProcess]) -> None:
     for process in processes:
         process.join(STOP_GRACE_S)
         if process.is_alive() and process.pid is not None:
-            os.kill(process.pid, 9)
+            os.kill(process.pid, signal.SIGKILL)
             process.join()
