@@ -104,8 +104,6 @@ def _spec(column: ColumnInfo, modes: TypeModes) -> _Spec | None:
 
 def _numeric(column: ColumnInfo, modes: TypeModes) -> _Spec | None:
     shape = numeric_shape(column)
-    if shape is not None and shape[1] < 0:
-        return None
     if modes.decimal_handling_mode == "double":
         return "double", None, {}
     if modes.decimal_handling_mode == "string":

@@ -13,6 +13,7 @@ import psycopg
 from psycopg.conninfo import conninfo_to_dict
 
 from tests.connector_run import connector_settings, running_connector, unique_prefix, wait_until
+from tests.fix_services import PgServer, create_database, drop_database
 from tests.kafka_read import read_topic
 
 CAPTURE = Path(__file__).with_name("dbz_capture.py")
@@ -134,3 +135,27 @@ def side_by_side(
         theirs = by_table(captured)
         ours = pgcdc_records(bootstrap, prefix, {t: len(theirs.get(t, [])) for t in counts})
     return ours, theirs
+
+
+def side_by_side_on_new_database(
+    python: str,
+    server: PgServer,
+    workdir: Path,
+    bootstrap: str,
+    setup: Sequence[str],
+    settings: Mapping[str, str],
+    streamed: Sequence[str],
+    counts: Mapping[str, int],
+) -> tuple[dict[str, list[dict[str, Any]]], dict[str, list[dict[str, Any]]]]:
+    """side_by_side on a database of its own, made by ``setup`` (then snapshotted, if the settings say so) and
+    dropped afterwards."""
+    name = create_database(server, workdir.name)
+    dsn = server.dsn(name)
+    try:
+        with psycopg.connect(dsn, autocommit=True) as conn:
+            for statement in setup:
+                conn.execute(statement)
+        statements = [(s, None) for s in streamed]
+        return side_by_side(python, dsn, workdir, bootstrap, settings, statements, counts)
+    finally:
+        drop_database(server.admin_dsn, name)

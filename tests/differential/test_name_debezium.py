@@ -7,15 +7,13 @@ is true; pgcdc must write the same keys, values and headers (the run id aside), 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
-import psycopg
 import pytest
 
-from tests.differential.debezium_run import side_by_side
+from tests.differential.debezium_run import side_by_side_on_new_database
 from tests.differential.test_debezium import blank, blank_headers, debezium  # noqa: F401 - a fixture
-from tests.fix_services import PgServer, create_database, drop_database
+from tests.fix_services import PgServer
 
 pytestmark = pytest.mark.debezium
 
@@ -40,24 +38,22 @@ def both(
     pg_server: PgServer,
     kafka_bootstrap: str,
     tmp_path_factory: Any,
-) -> Iterator[tuple[dict[str, list[Any]], dict[str, list[Any]]]]:
-    name = create_database(pg_server, "names")
-    dsn = pg_server.dsn(name)
-    workdir = tmp_path_factory.mktemp("names")
-    try:
-        with psycopg.connect(dsn, autocommit=True) as conn:
-            for statement in SETUP:
-                conn.execute(statement)
-        settings = {
-            "table.include.list": "public.names,public.named",
-            "snapshot.mode": "initial",
-            "include.unknown.datatypes": request.param,
-        }
-        statements = [(s, None) for s in STREAMED]
-        ours, theirs = side_by_side(debezium, dsn, workdir, kafka_bootstrap, settings, statements, COUNTS)
-        yield ours, theirs
-    finally:
-        drop_database(pg_server.admin_dsn, name)
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    settings = {
+        "table.include.list": "public.names,public.named",
+        "snapshot.mode": "initial",
+        "include.unknown.datatypes": request.param,
+    }
+    return side_by_side_on_new_database(
+        debezium,
+        pg_server,
+        tmp_path_factory.mktemp("names"),
+        kafka_bootstrap,
+        SETUP,
+        settings,
+        STREAMED,
+        COUNTS,
+    )
 
 
 @pytest.mark.parametrize("table", sorted(COUNTS))

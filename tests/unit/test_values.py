@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import json
 import random
@@ -24,6 +25,7 @@ from pgcdc.decode.values.java_number import (
     plain_decimal,
 )
 from pgcdc.errors import DecodeError
+from pgcdc.serialize.fields import field_schema
 
 DATA = Path(__file__).parent.parent / "data" / "debezium-types.jsonl"
 _MODE_SETTINGS = {
@@ -268,7 +270,6 @@ def test_unsupported_types_have_no_converter() -> None:
     for element in ("interval", "money", "xml", "point", "varbit", "tsquery"):
         array = ColumnInfo("c", 0, "_" + element, -1, True, None, element_type_name=element)
         assert value_converter(array, TypeModes(include_unknown_datatypes=True)) is None
-    assert value_converter(column("numeric", ((5 << 16) | (2048 - 2)) + 4), ADAPTIVE) is None  # numeric(5,-2)
 
 
 SUPPORTED = [
@@ -476,3 +477,26 @@ def test_name_values_are_text_in_snapshots_and_null_when_streamed() -> None:
         assert streamed is not None and streamed(text) is None
         checked += 1
     assert checked == 2  # 'some_name' and ''
+
+
+def test_negative_scale_numerics_as_debezium_reads_them() -> None:
+    """numeric(5,-2): Debezium 3.6.3 read the scale as 2046 (pgjdbc's 16 low bits of an 11-bit signed scale) and
+    wrote 12345 (stored as 12300) as these values, the same in its snapshot and its stream."""
+    neg = column("numeric", ((5 << 16) | (2048 - 2)) + 4)
+    precise = value_converter(neg, ADAPTIVE)
+    assert precise is not None
+    value = precise("12300")
+    assert isinstance(value, str) and len(value) == 1136 and value.startswith("BMLOWGDcR8HNxi")
+    assert int.from_bytes(base64.b64decode(value), "big", signed=True) == 12300 * 10**2046
+    negative = precise("-99900")
+    assert isinstance(negative, str) and negative.startswith("2VTqtVE02GmLch")
+    text = value_converter(neg, TypeModes(decimal_handling_mode="string"))
+    assert text is not None
+    assert text("12300") == "12300." + "0" * 2046
+    assert text("-99900") == "-99900." + "0" * 2046
+    assert text("NaN") == "NAN"
+    double = value_converter(neg, TypeModes(decimal_handling_mode="double"))
+    assert double is not None and json_of(double("-99900")) == "-99900.0"
+    schema = field_schema(neg, ADAPTIVE)
+    assert schema is not None
+    assert schema["parameters"] == {"scale": "2046", "connect.decimal.precision": "5"}

@@ -13,13 +13,21 @@ SPECIAL_DECIMALS = {"NaN": "NAN", "Infinity": "POSITIVE_INFINITY", "-Infinity": 
 """numeric's NaN and infinities as Debezium's string mode spells them."""
 
 
+MAX_SCALE = 1000
+"""The largest scale PostgreSQL declares; a larger one is how Debezium reads a negative scale."""
+
+
 def numeric_shape(column: ColumnInfo) -> tuple[int, int] | None:
-    """(precision, scale) of ``numeric(p,s)``, or None for a numeric without typmod (variable scale)."""
+    """(precision, scale) of ``numeric(p,s)`` as Debezium reads them, or None for a numeric without typmod.
+
+    pgjdbc, which Debezium asks, takes the scale's 16 low bits; PostgreSQL 15+ keeps the scale as an 11-bit
+    signed number, so ``numeric(5,-2)`` reads as scale 2046: Debezium writes its values (12300, say) right, with
+    2046 zeros after the point, and pgcdc does the same.
+    """
     if column.type_modifier < 4:
         return None
     packed = column.type_modifier - 4
-    # PostgreSQL 15 keeps the scale as an 11-bit signed number.
-    return (packed >> 16) & 0xFFFF, ((packed & 0x7FF) ^ 1024) - 1024
+    return (packed >> 16) & 0xFFFF, packed & 0xFFFF
 
 
 def integer(what: str, bits: int) -> Converter:
@@ -51,18 +59,30 @@ def parse_float(text: str) -> float:
 
 def numeric_converter(column: ColumnInfo, modes: TypeModes) -> Converter | None:
     shape = numeric_shape(column)
-    if shape is not None and shape[1] < 0:
-        return None  # numeric(p, -s): how Debezium reads the scale is not established
     mode = modes.decimal_handling_mode
     if mode == "double":
         return lambda text: java_double(parse_float(text))
     if mode == "string":
         special = SPECIAL_DECIMALS
+        if shape is not None and shape[1] > MAX_SCALE:
+            return _negative_scale_text(shape[1])
         return lambda text: special.get(text, text)  # PostgreSQL already prints the plain, scaled form
     absent = missing(column, "NaN/Infinity numeric")
     if shape is None:
         return variable_decimal(absent)
     return fixed_decimal(shape[1], absent)
+
+
+def _negative_scale_text(scale: int) -> Converter:
+    """String mode of a negative scale (see numeric_shape): PostgreSQL prints a whole number, Debezium then
+    ``scale`` zeros after a point."""
+    zeros = "." + "0" * scale
+    special = SPECIAL_DECIMALS
+
+    def convert(text: str) -> object:
+        return special[text] if text in special else text + zeros
+
+    return convert
 
 
 def fixed_decimal(scale: int, absent: Converter) -> Converter:
