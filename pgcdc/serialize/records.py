@@ -76,6 +76,8 @@ class _TablePrefixes:
     table: CapturedTable
     key: bytes | None
     value: bytes
+    value_template: bytes
+    """``value`` with each ``%`` doubled, to start a row template with."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -123,7 +125,8 @@ class RecordSerializer:
         key_prefix = (
             _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
         )
-        built = _TablePrefixes(table, key_prefix, _prefix(envelope_schema(fields, base)))
+        value_prefix = _prefix(envelope_schema(fields, base))
+        built = _TablePrefixes(table, key_prefix, value_prefix, value_prefix.replace(b"%", b"%%"))
         self._tables[table.relation.oid] = built
         return built
 
@@ -135,7 +138,7 @@ class RecordSerializer:
         if source.count(_LSN_MARK) != (1 if lsn_null else 2):
             return None
         template = (
-            self._prefixes(table).value.replace(b"%", b"%%")
+            self._prefixes(table).value_template
             + b'{"before":%b,"after":%b,"source":'
             + source.replace(b"%", b"%%").replace(_LSN_MARK, b"%b")
             + b',"transaction":%b,"op":"%b","ts_ms":%b,"ts_us":%b,"ts_ns":%b}}'
