@@ -77,7 +77,8 @@ class Report:
         )
         out += [
             f"Medians of {self.repeat} run(s) each; the individual runs' events/s are in the last column. "
-            "CPU seconds and peak RSS are of the engine's own process only (not PostgreSQL's, not the broker's). "
+            "CPU seconds and peak RSS are of the engine's process with its child processes (pgcdc's snapshot "
+            "workers; peak RSS is the largest sum seen, sampled every 50 ms), not PostgreSQL's, not the broker's. "
             "CPU µs per event hardly moves when other work shares the machine; the rates do.",
             "",
             "![Throughput and peak RSS per workload](images/benchmarks.png)",

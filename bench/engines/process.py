@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import subprocess
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from contextlib import suppress
@@ -13,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 from bench.engines import Usage
-from bench.measure import cpu_seconds, peak_rss_mb
+from bench.measure import cpu_seconds, peak_rss_mb, tree_rss_mb
 from bench.slots import EngineFailed
 
 LOG_TAIL = 3000
+TREE_SAMPLE_S = 0.05
+"""How often the summed RSS of the engine and its child processes is sampled: VmHWM is per process, and the
+children's peaks can coincide."""
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -40,6 +44,8 @@ class ChildProcess:
                 env=_with_bench_importable(env if env is not None else os.environ),
                 cwd=cwd,
             )
+        self._tree_peak_mb = 0.0
+        threading.Thread(target=self._sample_tree_rss, name="tree-rss", daemon=True).start()
 
     @property
     def pid(self) -> int:
@@ -53,7 +59,14 @@ class ChildProcess:
         return f"exit code {code}; log {self.log}:\n{self.log.read_text(errors='replace')[-LOG_TAIL:]}"
 
     def usage(self) -> Usage:
-        return Usage(cpu_seconds=cpu_seconds(self.pid), peak_rss_mb=peak_rss_mb(self.pid))
+        """CPU of the process and the children it waited for; peak RSS of the process and its children at once."""
+        peak = max(peak_rss_mb(self.pid), self._tree_peak_mb)
+        return Usage(cpu_seconds=cpu_seconds(self.pid), peak_rss_mb=peak)
+
+    def _sample_tree_rss(self) -> None:
+        while self.popen.poll() is None:
+            self._tree_peak_mb = max(self._tree_peak_mb, tree_rss_mb(self.pid))
+            time.sleep(TREE_SAMPLE_S)
 
     def stop(self, *, grace: float = 30) -> None:
         """SIGTERM, then SIGKILL after ``grace`` seconds."""
