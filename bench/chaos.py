@@ -60,6 +60,8 @@ def render(report: ChaosReport, *, label: str, command: str, wall_s: float) -> s
     eos = ", with `exactly.once.support=required`" if options.exactly_once else ""
     aborted = (
         f"\n| records of aborted Kafka transactions (left out, as Kafka's read_committed does) | {verdict.aborted:,} |"
+        "\n| committed changes found only in aborted transactions (Tansu shows pgcdc their offset too) | "
+        f"{verdict.aborted_only:,} |"
         if options.exactly_once
         else ""
     )

@@ -37,6 +37,9 @@ class Verdict:
     """Keys whose last record is not their last change: a compacted topic would keep the wrong value."""
     aborted: int = 0
     """Records of aborted Kafka transactions, left out as Kafka's read_committed would (exactly-once runs)."""
+    aborted_only: int = 0
+    """Committed changes whose only copy is in an aborted Kafka transaction (exactly-once runs on Tansu, which
+    also shows pgcdc the aborted transaction's offset record, so it resumed after them; Kafka hides both)."""
     examples: list[str] = field(default_factory=list)
     duplicate_times_ms: list[int] = field(default_factory=list, repr=False)
     """Producer timestamps of the duplicates, to tell which fault caused them."""
@@ -125,9 +128,12 @@ def verify(
 ) -> Verdict:
     """Read ``<prefix>.chaos.<table>`` for every table until every committed change is there (or timeout).
 
-    ``drop_aborted``: leave out records of aborted transactions, which Tansu shows read_committed consumers
-    (tests/kafka_markers.py); only a transactional producer writes any."""
+    ``drop_aborted``: judge duplicates and order without the records of aborted transactions, which Tansu
+    shows read_committed consumers (tests/kafka_markers.py), and missing changes with them (see
+    ``Verdict.aborted_only``); only a transactional producer writes any."""
     checker = _Checker(ledger)
+    logged = _Checker(ledger)
+    """Every record the log holds, aborted ones included (the same as ``checker`` without drop_aborted)."""
     aborted = AbortedRecords(bootstrap) if drop_aborted else None
     topics = {f"{prefix}.chaos.{table}": table for table in TABLES}
     consumer = Consumer(
@@ -154,13 +160,14 @@ def verify(
                     continue
                 key, value = msg.key(), msg.value()
                 assert not isinstance(key, str) and not isinstance(value, str)
-                if aborted is not None and aborted.hides(
-                    str(msg.topic()), msg.partition() or 0, msg.offset() or 0
-                ):
-                    checker.verdict.aborted += 1
-                    continue
-                checker.feed(topics[str(msg.topic())], key, value, msg.timestamp()[1])
-            if not checker.complete:
+                table = topics[str(msg.topic())]
+                if aborted is not None:
+                    logged.feed(table, key, value, msg.timestamp()[1])
+                    if aborted.hides(str(msg.topic()), msg.partition() or 0, msg.offset() or 0):
+                        checker.verdict.aborted += 1
+                        continue
+                checker.feed(table, key, value, msg.timestamp()[1])
+            if not (logged if aborted is not None else checker).complete:
                 continue
             if batch:
                 quiet_since = None
@@ -172,7 +179,11 @@ def verify(
         consumer.close()
         if aborted is not None:
             aborted.close()
-    return checker.finish()
+    verdict = checker.finish()
+    if aborted is not None:
+        in_log = logged.finish().missing
+        verdict.aborted_only, verdict.missing = verdict.missing - in_log, in_log
+    return verdict
 
 
 def _partitions(consumer: Consumer, topics: list[str], deadline: float) -> list[TopicPartition]:
