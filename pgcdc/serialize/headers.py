@@ -4,15 +4,14 @@ A worker turns a Connect header into bytes with its ``header.converter``, Simple
 the value's string form from Kafka's ``Values``, which is JSON-like but not JSON. A struct is
 ``{"name":value,...}``; strings inside it are quoted with only ``\\`` and ``"`` escaped (control characters
 stay raw); bytes are base64 in quotes; a Decimal is BigDecimal.toString (``1.50``, ``1E-9``), unquoted; Connect's
-Date, Time and Timestamp are ISO text, unquoted; floats are Java's spelling. Values arrive here in their JSON form
-(what the event's key holds), with the field schemas that say how to read them back. A plain string is written
-as its UTF-8 bytes, unquoted.
+Date, Time and Timestamp are ISO text, unquoted: a time, a date or both as the instant falls; floats are Java's
+spelling. Values arrive here in their JSON form (what the event's key holds), with the field schemas that say how
+to read them back. A plain string is written as its UTF-8 bytes, unquoted.
 """
 
 from __future__ import annotations
 
 import base64
-import datetime
 import os
 import time
 import uuid
@@ -20,10 +19,12 @@ from typing import Any
 
 import orjson
 
+from pgcdc.decode.values.calendar import iso_date
+
 Schema = dict[str, Any]
 Headers = list[tuple[str, str | bytes | None]]
 
-_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.UTC)
+_MS_PER_DAY = 86_400_000
 _DECIMAL = "org.apache.kafka.connect.data.Decimal"
 _DATE = "org.apache.kafka.connect.data.Date"
 _TIME = "org.apache.kafka.connect.data.Time"
@@ -75,11 +76,9 @@ def _value(schema: Schema, value: Any) -> str:
     if name == _DECIMAL:
         return _big_decimal(int.from_bytes(base64.b64decode(value), "big", signed=True), _scale(schema))
     if name == _DATE:
-        return (_EPOCH + datetime.timedelta(days=value)).strftime("%Y-%m-%d")
-    if name == _TIME:
-        return _millis(value).strftime("%H:%M:%S.%f")[:-3] + "Z"
-    if name == _TIMESTAMP:
-        return _millis(value).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+        return _java_util_date(value * _MS_PER_DAY)
+    if name in (_TIME, _TIMESTAMP):
+        return _java_util_date(value)
     if kind == "struct":
         return _struct(schema["fields"], value)
     if kind == "array":
@@ -102,9 +101,19 @@ def _scale(schema: Schema) -> int:
     return int(parameters.get("scale", 0))
 
 
-def _millis(value: int) -> datetime.datetime:
-    # java.util.Date formatted in UTC; proleptic Gregorian here, where Java switches to Julian before 1582.
-    return _EPOCH + datetime.timedelta(milliseconds=value)
+def _java_util_date(millis: int) -> str:
+    """A Date, Time or Timestamp as Connect's Values.dateFormatFor picks its pattern: by the instant, not the
+    schema. Before one day past the epoch (every date up to 1970-01-01, and every time) only the clock
+    (HH:mm:ss.SSS'Z'); at a midnight after that only the date (yyyy-MM-dd); else both. UTC, as in the usual
+    Kafka Connect images (the JVM's zone); dates from 1970-01-02 on need no Julian calendar."""
+    day, clock = divmod(millis, _MS_PER_DAY)
+    seconds, ms = divmod(clock, 1000)
+    minutes, second = divmod(seconds, 60)
+    time = f"{minutes // 60:02d}:{minutes % 60:02d}:{second:02d}.{ms:03d}Z"
+    if millis < _MS_PER_DAY:
+        return time
+    date = iso_date(day).lstrip("+")  # SimpleDateFormat's yyyy has no sign beyond 9999
+    return date if clock == 0 else f"{date}T{time}"
 
 
 def _big_decimal(unscaled: int, scale: int) -> str:

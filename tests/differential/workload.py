@@ -74,6 +74,10 @@ KEYED_STATEMENTS: tuple[tuple[str, int], ...] = (
         4,
     ),
     ("DELETE FROM public.keyed WHERE id = 111", 1),
+    # Key timestamps before 1970 (before 1582-10-15, one BC): a worker's header text of such a key holds only
+    # the time of day (Values.dateFormatFor picks the pattern by the instant).
+    ("UPDATE public.keyed SET at = '1500-03-01 10:00:00.25' WHERE id = 102", 2),
+    ("UPDATE public.keyed SET at = '0044-03-15 12:00:00 BC' WHERE id = 102", 2),
 )
 
 

@@ -351,3 +351,27 @@ def test_the_transaction_topic_is_listed_among_the_connectors_topics() -> None:
     config["provide.transaction.metadata"] = "true"
     listed = connector_topics(config, ["public.t"], kafka_prefix="k.", existing=existing)
     assert listed == ["k.pfx.message", "k.pfx.public.t", "k.pfx.tx"]
+
+
+@pytest.mark.parametrize(
+    ("schema", "value", "text"),
+    [  # Kafka Connect 4.3's Values.convertToString on JDK 17 (UTC): the pattern follows the instant
+        ("Date", -735160, "00:00:00.000Z"),  # 44 BC: any instant before 1970-01-02 is written as a time
+        ("Date", 0, "00:00:00.000Z"),
+        ("Date", 1, "1970-01-02"),
+        ("Date", 2932897, "10000-01-01"),
+        ("Timestamp", -63524073599750, "16:00:00.250Z"),
+        ("Timestamp", -1, "23:59:59.999Z"),
+        ("Timestamp", 86399999, "23:59:59.999Z"),
+        ("Timestamp", 86400000, "1970-01-02"),  # a midnight: only the date
+        ("Timestamp", 86400001, "1970-01-02T00:00:00.001Z"),
+        ("Timestamp", 946684799000, "1999-12-31T23:59:59.000Z"),
+        ("Timestamp", 253402300800000, "10000-01-01"),
+        ("Time", 3723456, "01:02:03.456Z"),
+    ],
+)
+def test_date_time_header_text_follows_the_instant_as_connect_does(
+    schema: str, value: int, text: str
+) -> None:
+    field = _field("v", "int64", name=f"org.apache.kafka.connect.data.{schema}")
+    assert struct_header([field], {"v": value}) == f'{{"v":{text}}}'.encode()
