@@ -18,6 +18,7 @@ from pgcdc.errors import ConfigError
 
 DEBEZIUM_CONNECTOR_CLASS = "io.debezium.connector.postgresql.PostgresConnector"
 JSON_CONVERTER = "org.apache.kafka.connect.json.JsonConverter"
+HEADER_CONVERTER = "org.apache.kafka.connect.storage.SimpleHeaderConverter"
 OPERATIONS = ("c", "u", "d", "t")
 
 
@@ -752,6 +753,13 @@ def _check_keys(raw: Mapping[str, str]) -> None:
         schemas = raw.get(f"{side}.converter.schemas.enable")
         if schemas is not None and not _parse_bool(f"{side}.converter.schemas.enable", schemas):
             raise ConfigError(f"{side}.converter.schemas.enable=false is not supported: pgcdc writes schemas")
+    # Every row record has headers (extended.headers.enabled): another converter would write other bytes.
+    header = raw.get("header.converter")
+    if header is not None and header.strip() != HEADER_CONVERTER:
+        raise ConfigError(
+            f"header.converter={header}: pgcdc writes headers as {HEADER_CONVERTER} does (Kafka Connect's "
+            "default); remove the setting or set it to that"
+        )
 
 
 def parse_config(raw_in: Mapping[str, Any], *, env: Mapping[str, str] | None = None) -> ConnectorConfig:

@@ -29,6 +29,7 @@ def test_debezium_config_with_connect_keys_is_accepted() -> None:
             "plugin.name": "pgoutput",
             "key.converter": "org.apache.kafka.connect.json.JsonConverter",
             "key.converter.schemas.enable": "true",
+            "header.converter": "org.apache.kafka.connect.storage.SimpleHeaderConverter",
             "column.exclude.list": "public.users.password",
             "heartbeat.interval.ms": "1000",
             "topic.heartbeat.prefix": "heartbeat",
@@ -71,6 +72,10 @@ def test_database_url_and_environment() -> None:
         ),
         ({"skipped.operations": "c,x"}, "skipped.operations: unknown x"),
         ({"value.converter": "io.confluent.connect.avro.AvroConverter"}, "pgcdc writes .*JsonConverter"),
+        (
+            {"header.converter": "org.apache.kafka.connect.json.JsonConverter"},
+            "header.converter=.*JsonConverter: pgcdc writes headers as .*SimpleHeaderConverter does",
+        ),
         ({"transforms": "unwrap"}, "transforms is not supported"),
         ({"slot.name": "Bad-Slot"}, "slot.name='Bad-Slot'"),
         ({"message.key.columns": "public.users"}, "message.key.columns: 'public.users' is not"),
