@@ -106,6 +106,7 @@ class RecordSerializer:
         )
         self._tables: dict[int, _TablePrefixes] = {}
         self._templates: dict[int, _RowTemplate] = {}
+        self._first_events: dict[int, SourcePosition] = {}
         self._last_source: tuple[SourcePosition, str, str, dict[str, object]] | None = None
         self._message_key_prefix = _prefix(MESSAGE_KEY_SCHEMA)
         self._message_value_prefix = _prefix(MESSAGE_VALUE_SCHEMA)
@@ -207,9 +208,16 @@ class RecordSerializer:
         before, after = event.before, event.after
         if table.masks is not None:
             before, after = table.masks.row(before), table.masks.row(after)
-        template = self._templates.get(table.relation.oid)
+        oid = table.relation.oid
+        template = self._templates.get(oid)
         if template is None or template.position is not event.position or template.table is not table:
-            template = self._template(table, event.position)
+            # A template pays off from a table's second event in a transaction on: the first one (a single-row
+            # transaction's only one) is built as a dict, which costs less than making the template.
+            if self._first_events.get(oid) is event.position:
+                template = self._template(table, event.position)
+            else:
+                self._first_events[oid] = event.position
+                template = None
         op = _OPS.get(event.op)
         if template is not None and op is not None:
             # Each number is turned into digits once (b"%d" costs about 250 ns, a %d hole as much): the LSN
