@@ -208,9 +208,12 @@ def test_metrics_report_streaming_and_lag(
             def exported() -> str | None:
                 text = client.get("/metrics").text
                 seen = f'pgcdc_streaming_events_seen_total{{connector="{name}",op="c"}} 10.0'
-                return text if seen in text else None
+                # Retained WAL is read by the worker's slot watcher on its own beat, not with the events: the
+                # gauge exists from its first reading on.
+                measured = f'pgcdc_connector_wal_retained_bytes{{connector="{name}"}}'
+                return text if seen in text and measured in text else None
 
-            text = wait_until(exported, timeout=30, what="the events in /metrics")
+            text = wait_until(exported, timeout=30, what="the events and the retained WAL in /metrics")
         api.delete(f"/connectors/{name}")
     for series in (
         f'pgcdc_connector_state{{connector="{name}",state="available"}} 1.0',
