@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 
 from pgcdc.events.change import TransactionBlock
+from pgcdc.java_string import java_string_hash
 
 # Debezium counts each logical decoding message as a data collection of its own, named by an object without a
 # toString (so "<class>@<identity hash>"); pgcdc keeps the class name and puts the message's LSN (hex) after the
@@ -24,14 +25,8 @@ def message_collection(lsn: int) -> str:
     return f"{MESSAGE_COLLECTION}@{lsn:x}"
 
 
-@lru_cache(maxsize=4096)  # table names repeat in every transaction; message names never do, hence the bound
-def _java_string_hash(text: str) -> int:
-    """String.hashCode(): over UTF-16 code units, as an unsigned 32-bit value."""
-    data = text.encode("utf-16-be")
-    h = 0
-    for i in range(0, len(data), 2):
-        h = (31 * h + (data[i] << 8 | data[i + 1])) & 0xFFFFFFFF
-    return h
+# Table names repeat in every transaction; message names never do, hence the bound.
+_collection_hash = lru_cache(maxsize=4096)(java_string_hash)
 
 
 class _JavaHashMapOrder:
@@ -56,7 +51,7 @@ class _JavaHashMapOrder:
         mask = self._capacity - 1
 
         def bucket(key: str) -> int:
-            h = _java_string_hash(key)
+            h = _collection_hash(key)
             return (h ^ (h >> 16)) & mask
 
         return sorted(keys, key=bucket)  # stable: ties keep insertion order, as within a bucket

@@ -9,6 +9,7 @@ from __future__ import annotations
 from pgcdc.decode.modes import TypeModes
 from pgcdc.decode.relation import ColumnInfo
 from pgcdc.decode.values.converter import Converter, malformed
+from pgcdc.java_string import java_string_hash
 
 _TREEIFY_THRESHOLD = 8
 _MIN_TREEIFY_CAPACITY = 64
@@ -58,19 +59,6 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
     return "".join(chars), pos
 
 
-def java_string_hash(text: str) -> int:
-    """String.hashCode over UTF-16 code units, as a signed 32-bit int."""
-    h = 0
-    for char in text:
-        code = ord(char)
-        if code > 0xFFFF:  # a surrogate pair
-            code -= 0x10000
-            h = (31 * h + 0xD800 + (code >> 10)) & 0xFFFFFFFF
-            code = 0xDC00 + (code & 0x3FF)
-        h = (31 * h + code) & 0xFFFFFFFF
-    return h - (1 << 32) if h & 0x80000000 else h
-
-
 def java_hash_order(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str | None]]:
     """The iteration order of a HashMap filled with ``pairs`` in order (default capacity and load factor).
 
@@ -82,7 +70,7 @@ def java_hash_order(pairs: list[tuple[str, str | None]]) -> list[tuple[str, str 
     buckets: dict[int, int] = {}
     spread = []
     for key, _ in pairs:
-        h = java_string_hash(key) & 0xFFFFFFFF
+        h = java_string_hash(key)
         spread.append(h ^ (h >> 16))
     for count, h in enumerate(spread, start=1):
         index = h & (capacity - 1)
