@@ -135,11 +135,7 @@ class KafkaSink:
             )
 
     def _topic(self, event: ChangeEvent) -> str:
-        topic = self._prefix + (event.table.topic if event.table is not None else self._message_topic)
-        if topic not in self._ready:
-            self._topics.ensure(topic)
-            self._ready.add(topic)
-        return topic
+        return self.ensure_topic(event.table.topic if event.table is not None else self._message_topic)
 
     def emit(self, event: ChangeEvent) -> None:
         topic = self._topic(event)
