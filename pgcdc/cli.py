@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 import signal
-import sys
 import threading
 from pathlib import Path
 from types import FrameType
@@ -17,9 +16,12 @@ from pgcdc.client.connectors import app as connectors_app
 from pgcdc.client.topics import topics_command
 from pgcdc.config import load_config_file, parse_config
 from pgcdc.errors import ConfigError, PgcdcError
+from pgcdc.heap import keep_freed_memory
+from pgcdc.log_setup import setup_logging
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings
 from pgcdc.worker.command import worker_command
+from pgcdc.worker.wal_watch import RetainedWalWatch
 
 app = typer.Typer(
     name="pgcdc",
@@ -30,14 +32,6 @@ app = typer.Typer(
 )
 
 log = logging.getLogger("pgcdc")
-
-
-def _setup_logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
 
 
 def fail(message: str, *, code: int = 1) -> typer.Exit:
@@ -89,14 +83,21 @@ def run(
 
     Example: KAFKA_URL=localhost:9092 pgcdc run --config users-connector.json
     """
-    _setup_logging(log_level)
+    setup_logging(log_level)
     try:
         name, raw = load_config_file(str(config))
         if name and "name" not in raw:
             raw["name"] = name
         settings = parse_config(raw)
         connector = Connector(config=settings, kafka=kafka_settings(kafka))
-        run_until_stopped(connector)
+        wal_watch = RetainedWalWatch(
+            connector=settings.name,
+            conninfo=settings.database.conninfo(),
+            slot=settings.slot_name,
+            threshold=settings.retained_wal_warn_bytes,
+        )
+        with wal_watch:
+            run_until_stopped(connector)
     except ConfigError as err:
         raise fail(f"invalid configuration: {err}", code=2) from None
     except PgcdcError as err:
@@ -124,7 +125,7 @@ def demo(
     """
     from pgcdc.sandbox import DemoOptions, run_demo
 
-    _setup_logging(log_level)
+    setup_logging(log_level)
     stop = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
@@ -155,6 +156,7 @@ app.command(name="topics")(topics_command)
 
 
 def main() -> None:
+    keep_freed_memory()
     app()
 
 

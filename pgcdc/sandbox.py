@@ -393,18 +393,23 @@ def _serve_services(argv: list[str]) -> None:
         raise SystemExit(0)
 
     signal.signal(signal.SIGTERM, leave)
-    with ExitStack() as stack:
-        urls = {}
-        if args.postgres:
-            urls["DATABASE_URL"] = stack.enter_context(
-                EmbeddedPostgres(data_dir=args.workdir / "postgres")
-            ).dsn()
-        if args.broker:
-            broker = stack.enter_context(EmbeddedBroker(log_path=args.workdir / "tansu.log"))
-            urls["KAFKA_URL"] = broker.bootstrap_servers
-        sys.stdout.write(orjson.dumps(urls).decode() + "\n")
-        sys.stdout.flush()
-        sys.stdin.buffer.read()
+    try:
+        with ExitStack() as stack:
+            urls = {}
+            if args.postgres:
+                urls["DATABASE_URL"] = stack.enter_context(
+                    EmbeddedPostgres(data_dir=args.workdir / "postgres")
+                ).dsn()
+            if args.broker:
+                broker = stack.enter_context(EmbeddedBroker(log_path=args.workdir / "tansu.log"))
+                urls["KAFKA_URL"] = broker.bootstrap_servers
+            sys.stdout.write(orjson.dumps(urls).decode() + "\n")
+            sys.stdout.flush()
+            sys.stdin.buffer.read()
+    except PgcdcError as err:
+        # The demo shows the end of this process's log: there the line saying what failed, not a traceback.
+        sys.stderr.write(f"pgcdc: error: {err}\n")
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from typing import Any
 import orjson
 
 from pgcdc.config import parse_config
-from pgcdc.pipeline import Connector
+from pgcdc.pipeline import RUN_GROUP, Connector
 from pgcdc.produce.client import kafka_settings
 from tests.kafka_read import read_topic
 
@@ -53,9 +53,14 @@ def connector_settings(dsn: str, prefix: str, **overrides: str) -> dict[str, str
 
 
 @contextmanager
-def running_connector(settings: Mapping[str, str], bootstrap: str) -> Iterator[Connector]:
-    """A connector streaming in a background thread; stopped (drained) on exit, its error re-raised."""
-    connector = Connector(config=parse_config(settings, env={}), kafka=kafka_settings(bootstrap, env={}))
+def running_connector(
+    settings: Mapping[str, str], bootstrap: str, *, group: str = RUN_GROUP
+) -> Iterator[Connector]:
+    """A connector of worker group ``group`` streaming in a background thread; stopped (drained) on exit, its
+    error re-raised."""
+    connector = Connector(
+        config=parse_config(settings, env={}), kafka=kafka_settings(bootstrap, env={}), group=group
+    )
     errors: list[BaseException] = []
 
     def run() -> None:
@@ -82,15 +87,21 @@ def running_connector(settings: Mapping[str, str], bootstrap: str) -> Iterator[C
 
 
 def pgcdc_process(
-    config: Mapping[str, Any], bootstrap: str, workdir: Path, *, name: str = "c"
+    config: Mapping[str, Any],
+    bootstrap: str,
+    workdir: Path,
+    *,
+    name: str = "c",
+    options: Sequence[str] = (),
 ) -> subprocess.Popen[bytes]:
-    """``pgcdc run`` as a real process, its stderr in ``workdir/<name>.log``."""
+    """``pgcdc run`` as a real process (with ``options`` such as ``--log-level debug``), its stderr in
+    ``workdir/<name>.log``."""
     config_file = workdir / f"{name}.json"
     config_file.write_bytes(orjson.dumps({"name": name, "config": dict(config)}))
     log = open(workdir / f"{name}.log", "ab")  # noqa: SIM115 - handed to the child, closed with it
     env = {**os.environ, "KAFKA_URL": bootstrap}
     return subprocess.Popen(
-        [sys.executable, "-m", "pgcdc.cli", "run", "--config", str(config_file)],
+        [sys.executable, "-m", "pgcdc.cli", "run", "--config", str(config_file), *options],
         stdout=log,
         stderr=subprocess.STDOUT,
         env=env,

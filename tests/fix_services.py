@@ -24,7 +24,8 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from pgcdc.embedded.broker import EmbeddedBroker
-from pgcdc.embedded.postgres import EmbeddedPostgres, wheel_bin_dir
+from pgcdc.embedded.install import wheel_bin_dir
+from pgcdc.embedded.postgres import EmbeddedPostgres
 
 PG15_BIN = Path("/usr/lib/postgresql/15/bin")
 DATABASE_URL_ENV = "PGCDC_TEST_DATABASE_URL"

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections import deque
 from typing import Any
 
+from confluent_kafka import KafkaError
+
 from pgcdc.errors import SinkError
 from pgcdc.lsn import Lsn
 
@@ -56,9 +58,7 @@ class AckTracker:
 
     def fail(self, error: Any, message: Any) -> None:
         if self._failure is None:
-            topic = message.topic() if message is not None else "?"
-            self._failure = SinkError(f"Kafka did not accept a record for topic {topic}: {error}")
-            self._failure.retriable = bool(getattr(error, "retriable", lambda: True)())
+            self._failure = delivery_error(error, message)
 
     def raise_if_failed(self) -> None:
         """A failed delivery stops the pipeline before any later position is confirmed."""
@@ -81,3 +81,21 @@ class AckTracker:
         while pending and pending[0].committed and pending[0].outstanding == 0:
             self._safe = max(self._safe, pending.popleft().end_lsn)
         return self._safe
+
+
+def delivery_error(error: Any, message: Any) -> SinkError:
+    """The error of a failed delivery report (``message`` may be None)."""
+    # Imported here: events import this module, and the refusal's error names an event's key.
+    from pgcdc.produce.refused import broker_refusal
+
+    refused = broker_refusal(error, message)
+    if refused is not None:
+        return refused
+    topic = message.topic() if message is not None else "?"
+    failure = SinkError(f"Kafka did not accept a record for topic {topic}: {error}")
+    # A record that timed out in the producer (exactly-once mode bounds its wait by the transaction's
+    # timeout) is taken after a restart; librdkafka marks no delivery report's error retriable.
+    failure.retriable = bool(getattr(error, "retriable", lambda: True)()) or (
+        getattr(error, "code", lambda: None)() == KafkaError._MSG_TIMED_OUT
+    )
+    return failure

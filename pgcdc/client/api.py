@@ -5,11 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from types import TracebackType
-from typing import Any, Self
-
-import httpx
+from typing import TYPE_CHECKING, Any, Self
 
 from pgcdc.errors import PgcdcError
+
+if TYPE_CHECKING:
+    import httpx
 
 URL_ENV = "PGCDC_URL"
 TOKEN_ENV = "PGCDC_API_TOKEN"
@@ -34,7 +35,11 @@ class ApiClient:
         self.url = (url or env.get(URL_ENV) or DEFAULT_URL).rstrip("/")
         token = env.get(TOKEN_ENV, "").strip()
         headers = {"Authorization": f"Bearer {token}"} if token else {}
-        self._http = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT_S)
+        # Imported here: the CLI's module imports this one, and httpx is about 5 MB of memory that `pgcdc run`
+        # (and its snapshot) would carry without ever making a request.
+        import httpx
+
+        self._http: httpx.Client = httpx.Client(base_url=self.url, headers=headers, timeout=TIMEOUT_S)
 
     def __enter__(self) -> Self:
         return self
@@ -46,6 +51,8 @@ class ApiClient:
 
     def request(self, method: str, path: str, *, json: Any = None, params: Any = None) -> Any:
         """The parsed JSON answer (None for 204); ApiError with the API's own message otherwise."""
+        import httpx  # already imported by __init__
+
         try:
             response = self._http.request(method, path, json=json, params=params)
         except httpx.HTTPError as err:

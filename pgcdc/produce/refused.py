@@ -4,7 +4,10 @@ The same row would be refused on every retry, so retrying never helps. ``none`` 
 connector without confirming the row; ``all`` logs it and lets the position move past it, optionally writing
 its key and a small error record to ``errors.deadletterqueue.topic.name`` (never the value, which is what did
 not fit). Kafka refuses in two places: the producer before sending (over its ``message.max.bytes``), raised
-from produce(); the broker (over its or the topic's limit), reported to the delivery callback.
+from produce(), a record alone; the broker (over its or the topic's limit), reported to the delivery callback,
+for a whole batch. Only the producer's refusals can be tolerated: librdkafka does not split a batch the broker
+refuses, so its records that fit are refused with the one that does not, and skipping them would lose rows.
+A broker's refusal therefore always stops the connector (``broker_refusal``).
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from pgcdc.lsn import format_lsn
 from pgcdc.serialize.records import Headers
 
 if TYPE_CHECKING:
-    from pgcdc.pipeline import ConnectorStatus
+    from pgcdc.status import ConnectorStatus
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,8 @@ Delivered = Callable[[Any, Any], None]
 Produce = Callable[[str, bytes | None, bytes, Delivered | None, Headers], None]
 
 # What a Kafka Connect user matches dead-letter records on: the names its Java runtime would write.
+BROKER_LIMIT = "the broker's limit"
+
 EXCEPTION_CLASS = "org.apache.kafka.common.errors.RecordTooLargeException"
 STAGE = "KAFKA_PRODUCE"
 
@@ -71,6 +76,10 @@ class Refusal:
             commit_ms=event.position.commit_time_us // 1000,
         )
 
+    @property
+    def by_broker(self) -> bool:
+        return self.limit == BROKER_LIMIT
+
     def describe(self) -> str:
         where = f"table {self.table}" if self.table else f"topic {self.topic}"
         return f"the record for key {key_text(self.key)} in {where} is {self.size} bytes, over {self.limit}"
@@ -82,12 +91,34 @@ class RecordTooLargeError(SinkError):
     retriable = False
 
     def __init__(self, refusal: Refusal) -> None:
-        super().__init__(
-            f"the record for key {key_text(refusal.key)} in topic {refusal.topic} is {refusal.size} bytes, over "
-            f"{refusal.limit}: raise it (PGCDC_KAFKA_MESSAGE_MAX_BYTES) and the broker's limit, then restart, "
-            "or set errors.tolerance=all to skip such records; nothing after this row was confirmed"
-        )
+        what = f"the record for key {key_text(refusal.key)} in topic {refusal.topic}"
+        if refusal.by_broker:
+            super().__init__(
+                f"Kafka refused {what} ({refusal.size} bytes) and the batch it was sent in, over the topic's "
+                "max.message.bytes or the broker's message.max.bytes; such a refusal cannot be skipped, since the "
+                "batch's other records would be lost with it. Keep PGCDC_KAFKA_MESSAGE_MAX_BYTES under the "
+                "topic's max.message.bytes (the producer then refuses an oversized record alone, which "
+                "errors.tolerance=all can skip) or raise the topic's limit, then restart; nothing after this row "
+                "was confirmed"
+            )
+        else:
+            super().__init__(
+                f"{what} is {refusal.size} bytes, over {refusal.limit}: raise it (PGCDC_KAFKA_MESSAGE_MAX_BYTES) "
+                "and the broker's limit, then restart, or set errors.tolerance=all to skip such records; nothing "
+                "after this row was confirmed"
+            )
         self.refusal = refusal
+
+
+def broker_refusal(error: Any, message: Any) -> RecordTooLargeError | None:
+    """The error of a delivery report in which the broker refused a record as too large, else None."""
+    if getattr(error, "code", lambda: None)() != KafkaError.MSG_SIZE_TOO_LARGE:
+        return None
+    if message is None:
+        return RecordTooLargeError(Refusal("?", None, 0, BROKER_LIMIT))
+    return RecordTooLargeError(
+        Refusal(message.topic(), message.key(), len(message.value() or b""), BROKER_LIMIT)
+    )
 
 
 class RefusedRecords:
@@ -100,17 +131,14 @@ class RefusedRecords:
         connector: str,
         dead_letter_topic: str | None,
         produce: Produce,
-        produce_now: Produce,
         status: ConnectorStatus,
     ) -> None:
-        """``produce`` may wait for room in the producer's buffer; ``produce_now`` (used inside delivery
-        callbacks, where waiting would mean polling from within a poll) raises SinkError instead."""
+        """``produce`` writes a dead-letter record (and may wait for room in the producer's buffer)."""
         self._errors = errors
         self._connector = connector
         self._dead_letter_topic = dead_letter_topic
         """The topic's full name (KAFKA_PREFIX included), already created."""
         self._produce = produce
-        self._produce_now = produce_now
         self._status = status
 
     def handle(
@@ -118,8 +146,6 @@ class RefusedRecords:
         refusal: Refusal,
         callback: Delivered | None,
         headers: Headers | None,
-        *,
-        in_callback: bool = False,
     ) -> None:
         """Drop or dead-letter the record; ``callback`` settles its place in the acknowledgements."""
         what = refusal.describe()
@@ -132,8 +158,7 @@ class RefusedRecords:
         log.warning(
             "%s: its key and an error record go to %s (errors.tolerance=all)", what, self._dead_letter_topic
         )
-        produce = self._produce_now if in_callback else self._produce
-        produce(
+        self._produce(
             self._dead_letter_topic,
             refusal.key,
             self._error_record(refusal),
@@ -142,30 +167,6 @@ class RefusedRecords:
         )
         self._status.records_skipped += 1
         self._status.records_dead_lettered += 1
-
-    def watch(
-        self,
-        callback: Delivered,
-        event: ChangeEvent,
-        topic: str,
-        key: bytes | None,
-        size: int,
-        headers: Headers | None,
-    ) -> Delivered:
-        """``callback`` for a record the broker may still refuse: such a refusal is handled, not a failure."""
-
-        def delivered(error: Any, message: Any) -> None:
-            if error is None or error.code() != KafkaError.MSG_SIZE_TOO_LARGE:
-                callback(error, message)
-                return
-            refusal = Refusal(topic, key, size, "the broker's limit").about(event)
-            try:
-                self.handle(refusal, callback, headers, in_callback=True)
-            except SinkError:
-                log.exception("cannot write the dead-letter record of %s", refusal.describe())
-                callback(error, message)
-
-        return delivered
 
     def _error_record(self, refusal: Refusal) -> bytes:
         return orjson.dumps(
@@ -183,17 +184,19 @@ class RefusedRecords:
         )
 
     def _headers(self, refusal: Refusal, original: Headers | None) -> Headers:
-        headers: Headers = list(original or [])
+        headers: Headers = dict(original or {})
         if self._errors.context_headers:
             # Kafka Connect's DeadLetterQueueReporter names; partition and offset are a consumed record's,
             # which a source record does not have.
-            headers += [
-                ("__connect.errors.topic", refusal.topic),
-                ("__connect.errors.connector.name", self._connector),
-                ("__connect.errors.task.id", "0"),
-                ("__connect.errors.stage", STAGE),
-                ("__connect.errors.class.name", "pgcdc.produce.producer.KafkaSink"),
-                ("__connect.errors.exception.class.name", EXCEPTION_CLASS),
-                ("__connect.errors.exception.message", refusal.describe()),
-            ]
+            headers.update(
+                {
+                    "__connect.errors.topic": refusal.topic,
+                    "__connect.errors.connector.name": self._connector,
+                    "__connect.errors.task.id": "0",
+                    "__connect.errors.stage": STAGE,
+                    "__connect.errors.class.name": "pgcdc.produce.producer.KafkaSink",
+                    "__connect.errors.exception.class.name": EXCEPTION_CLASS,
+                    "__connect.errors.exception.message": refusal.describe(),
+                }
+            )
         return headers

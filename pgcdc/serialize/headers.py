@@ -22,7 +22,10 @@ import orjson
 from pgcdc.decode.values.calendar import iso_date
 
 Schema = dict[str, Any]
-Headers = list[tuple[str, str | bytes | None]]
+Headers = dict[str, str | bytes | None]
+"""A record's headers in order (a dict keeps its insertion order, and Debezium's header names are distinct). A dict,
+not a list of pairs: confluent-kafka converts a dict to librdkafka's headers without parsing each pair as a tuple,
+about a third of the headers' cost per record."""
 
 _MS_PER_DAY = 86_400_000
 _DECIMAL = "org.apache.kafka.connect.data.Decimal"
@@ -37,12 +40,12 @@ def context_headers(*, logical_name: str, run_id: str) -> Headers:
     pgcdc runs one task per connector, so the task id is always Kafka Connect's first, 0; ``connectorName`` is
     the plugin's name, not the connector's.
     """
-    return [
-        ("__debezium.context.connectorLogicalName", logical_name.encode()),
-        ("__debezium.context.taskId", b"0"),
-        ("__debezium.context.connectorName", b"postgresql"),
-        ("__debezium.context.runId", run_id.encode()),
-    ]
+    return {
+        "__debezium.context.connectorLogicalName": logical_name.encode(),
+        "__debezium.context.taskId": b"0",
+        "__debezium.context.connectorName": b"postgresql",
+        "__debezium.context.runId": run_id.encode(),
+    }
 
 
 def new_run_id(now_ms: int | None = None) -> str:

@@ -2,7 +2,7 @@
 
 Each table's schema JSON is serialized once; per event only the payload is, and spliced in after the cached
 ``{"schema":...,"payload":`` prefix. A row event's payload is itself a template per table and transaction (its
-``source`` block serialized once), into which only the rows, the position and the times are formatted.
+``source`` block serialized once), between whose pieces only the rows, the position and the times are joined.
 orjson writes compact JSON in insertion order, as Jackson does.
 """
 
@@ -10,14 +10,16 @@ from __future__ import annotations
 
 import base64
 import re
-import time
 from dataclasses import dataclass
+from time import time_ns
+from typing import TYPE_CHECKING
 
 import orjson
 
 from pgcdc import __version__
 from pgcdc.events.change import ChangeEvent, SourcePosition, TransactionBlock, TransactionMarker
 from pgcdc.events.table import CapturedTable
+from pgcdc.serialize.assembly import row_value
 from pgcdc.serialize.headers import Headers, context_headers, struct_header
 from pgcdc.serialize.schemas import (
     HEARTBEAT_KEY_SCHEMA,
@@ -30,6 +32,10 @@ from pgcdc.serialize.schemas import (
     envelope_schema,
     key_schema,
 )
+
+if TYPE_CHECKING:
+    # Only the plain module defines it: the compiled twin (assembly.pyx) has no type aliases.
+    from pgcdc.serialize.assembly import RowPieces
 
 __all__ = ["Headers", "RecordSerializer"]
 
@@ -50,9 +56,16 @@ def _upper_escape(match: re.Match[bytes]) -> bytes:
     return match.group(1) + b"\\u00" + match.group(2).upper()
 
 
+# Bound once: looking up orjson.dumps and bytes.find by name took about a third of the time of a key's _dumps.
+_orjson_dumps = orjson.dumps
+_find = bytes.find
+
+
 def _dumps(value: object) -> bytes:
-    data = orjson.dumps(value)
-    if b"\\u00" in data:
+    data = _orjson_dumps(value)
+    # find, not `in`: bytes.__contains__ first tries the operand as an integer and clears the TypeError, which
+    # cost more than the search (about 1,800 instructions per call).
+    if _find(data, b"\\u00") >= 0:
         data = _CONTROL_ESCAPE.sub(_upper_escape, data)
     return data
 
@@ -76,21 +89,25 @@ class _TablePrefixes:
     table: CapturedTable
     key: bytes | None
     value: bytes
-    value_template: bytes
-    """``value`` with each ``%`` doubled, to start a row template with."""
 
 
-@dataclass(frozen=True, slots=True)
 class _RowTemplate:
-    """A row event's value for one table and transaction (source position), with ``%`` holes for the rest."""
+    """A row event's value for one table and transaction (source position), in pieces to assemble with the rest.
+    Written out, not a dataclass: compiled (records.pxd) its fields are read from the C struct."""
 
-    table: CapturedTable
-    position: SourcePosition
-    template: bytes
-    """Holes (all %b, digits formatted by the caller): before, after, the LSN (in ``sequence``), [the LSN,]
-    transaction, op, ts_ms, ts_us, ts_ns."""
-    lsn_null: bool
-    """The ``lsn`` field is null (an incremental snapshot row): the LSN goes only into ``sequence``."""
+    __slots__ = ("by_op", "lsn_null", "position", "table")
+
+    def __init__(
+        self, table: CapturedTable, position: SourcePosition, by_op: dict[str, RowPieces], lsn_null: bool
+    ) -> None:
+        self.table = table
+        self.position = position
+        self.by_op = by_op
+        """By op, the pieces that go around the event's parts (assembly.RowPieces), the op written in. Pieces
+        rather than one %-format: the template is the table's whole schema (2.9 kB for four columns), which %
+        scans and copies with a resizing writer, where the assembly allocates once."""
+        self.lsn_null = lsn_null
+        """The ``lsn`` field is null (an incremental snapshot row): the LSN goes only into ``sequence``."""
 
 
 class RecordSerializer:
@@ -116,7 +133,7 @@ class RecordSerializer:
         self._transaction_value_prefix = _prefix(TRANSACTION_VALUE_SCHEMA)
 
     def _prefixes(self, table: CapturedTable) -> _TablePrefixes:
-        cached = self._tables.get(table.relation.oid)
+        cached = self._tables.get(table.oid)
         if cached is not None and cached.table is table:
             return cached
         base = f"{self._server_name}.{table.table.schema}.{table.table.table}"
@@ -127,8 +144,8 @@ class RecordSerializer:
             _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
         )
         value_prefix = _prefix(envelope_schema(fields, base))
-        built = _TablePrefixes(table, key_prefix, value_prefix, value_prefix.replace(b"%", b"%%"))
-        self._tables[table.relation.oid] = built
+        built = _TablePrefixes(table, key_prefix, value_prefix)
+        self._tables[table.oid] = built
         return built
 
     def _template(self, table: CapturedTable, position: SourcePosition) -> _RowTemplate | None:
@@ -138,14 +155,28 @@ class RecordSerializer:
         lsn_null = position.snapshot == "incremental"
         if source.count(_LSN_MARK) != (1 if lsn_null else 2):
             return None
-        template = (
-            self._prefixes(table).value_template
-            + b'{"before":%b,"after":%b,"source":'
-            + source.replace(b"%", b"%%").replace(_LSN_MARK, b"%b")
-            + b',"transaction":%b,"op":"%b","ts_ms":%b,"ts_us":%b,"ts_ns":%b}}'
-        )
-        built = _RowTemplate(table, position, template, lsn_null)
-        self._templates[table.relation.oid] = built
+        around_lsn = source.split(_LSN_MARK)
+        to_before = self._prefixes(table).value + b'{"before":'
+        to_lsn = b',"source":' + around_lsn[0]
+        # An incremental snapshot row's template has no second LSN hole (its piece there is empty).
+        between_lsns = around_lsn[1] if len(around_lsn) == 3 else b""
+        to_transaction = around_lsn[-1] + b',"transaction":'
+        by_op: dict[str, RowPieces] = {
+            op: (
+                to_before,
+                b',"after":',
+                to_lsn,
+                between_lsns,
+                to_transaction,
+                b',"op":"' + code + b'","ts_ms":',
+                b',"ts_us":',
+                b',"ts_ns":',
+                b"}}",
+            )
+            for op, code in _OPS.items()
+        }
+        built = _RowTemplate(table, position, by_op, lsn_null)
+        self._templates[table.oid] = built
         return built
 
     def _source(self, position: SourcePosition, schema: str, table: str, lsn: int) -> dict[str, object]:
@@ -196,20 +227,20 @@ class RecordSerializer:
         prefix = self._prefixes(event.table).key
         if prefix is None:
             return None
-        return prefix + _dumps(event.key) + _SUFFIX
+        return b"".join((prefix, _dumps(event.key), _SUFFIX))  # one copy of the schema, not two
 
     def value(self, event: ChangeEvent) -> bytes | None:
         if event.tombstone:
             return None
-        now_ns = time.time_ns()
-        table = event.table
+        now_ns = time_ns()
+        table: CapturedTable | None = event.table
         if table is None:
             return self._message_value(event, now_ns)
         before, after = event.before, event.after
         if table.masks is not None:
             before, after = table.masks.row(before), table.masks.row(after)
-        oid = table.relation.oid
-        template = self._templates.get(oid)
+        oid = table.oid
+        template: _RowTemplate | None = self._templates.get(oid)
         if template is None or template.position is not event.position or template.table is not table:
             # A template pays off from a table's second event in a transaction on: the first one (a single-row
             # transaction's only one) is built as a dict, which costs less than making the template.
@@ -218,22 +249,19 @@ class RecordSerializer:
             else:
                 self._first_events[oid] = event.position
                 template = None
-        op = _OPS.get(event.op)
-        if template is not None and op is not None:
-            # Each number is turned into digits once (b"%d" costs about 250 ns, a %d hole as much): the LSN
-            # fills two holes, and ts_ms and ts_us are ts_ns's digits without the last six or three.
-            lsn = b"%d" % event.lsn
-            ns = b"%d" % now_ns
-            block = event.transaction
-            rows = (
-                _NULL if before is None else _dumps(before),
-                _NULL if after is None else _dumps(after),
-            )
-            times = (op, ns[:-6], ns[:-3], ns)
-            transaction = _NULL if block is None else _dumps(_block(block))
-            if template.lsn_null:
-                return template.template % (*rows, lsn, transaction, *times)
-            return template.template % (*rows, lsn, lsn, transaction, *times)
+        if template is not None:
+            pieces = template.by_op.get(event.op)
+            if pieces is not None:
+                block = event.transaction
+                return row_value(
+                    pieces,
+                    _NULL if before is None else _dumps(before),
+                    _NULL if after is None else _dumps(after),
+                    _NULL if block is None else _dumps(_block(block)),
+                    event.lsn,
+                    not template.lsn_null,
+                    now_ns,
+                )
         payload = {
             "before": before,
             "after": after,
@@ -266,12 +294,12 @@ class RecordSerializer:
         change = event.key_change
         context = self._context
         if change is None and not event.headers:
-            return context  # the common case: the same list for every record
-        headers: Headers = []
+            return context  # the common case: the same headers for every record
+        headers: Headers = {}
         if change is not None:
-            headers.append((change.header, struct_header([f.schema for f in table.key_fields], change.key)))
-        headers += context or ()
-        headers += event.headers or ()
+            headers[change.header] = struct_header([f.schema for f in table.key_fields], change.key)
+        headers.update(context or ())
+        headers.update(event.headers or ())
         return headers or None
 
     def transaction_marker(self, marker: TransactionMarker) -> tuple[bytes, bytes]:

@@ -9,8 +9,11 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from pgcdc.config import ConnectorConfig
+from pgcdc.decode.messages import RelationColumn, RelationMessage
 from pgcdc.decode.relation import TableId
-from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
+from pgcdc.replication.catalog import TableInfo
+from pgcdc.replication.session import TEXT_OUTPUT_OPTIONS
 
 RawRow = tuple[str | None, ...]
 """A row as COPY's text format gives it: each value as PostgreSQL's text output, or None for NULL."""
@@ -46,6 +49,16 @@ def copy_rows(
         statement = sql.SQL("{} LIMIT {}").format(statement, sql.Literal(limit))
     with conn.cursor() as cursor, cursor.copy(sql.SQL("COPY ({}) TO STDOUT").format(statement)) as copy:
         yield from copy.rows()
+
+
+def snapshot_relation(info: TableInfo, config: ConnectorConfig) -> RelationMessage:
+    """The Relation message pgoutput would send for the table's captured columns, which COPY reads in order."""
+    columns = tuple(
+        RelationColumn(1 if c.name in info.primary_key else 0, c.name, c.type_oid, c.type_modifier)
+        for c in info.columns
+        if config.captures_column(info.table.schema, info.table.table, c.name)
+    )
+    return RelationMessage(info.oid, info.table.schema, info.table.table, info.replica_identity, columns)
 
 
 def estimated_rows(conn: psycopg.Connection[tuple[object, ...]], oid: int) -> int:

@@ -19,7 +19,7 @@ import psycopg2.extras
 
 from pgcdc.errors import SlotInUseError, SourceError, SourceSetupError
 from pgcdc.lsn import Lsn, parse_lsn
-from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
+from pgcdc.replication.session import TEXT_OUTPUT_OPTIONS
 
 log = logging.getLogger(__name__)
 

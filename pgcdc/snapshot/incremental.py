@@ -33,7 +33,7 @@ from pgcdc.events import EventSink
 from pgcdc.events.change import ChangeEvent, Row, SourcePosition
 from pgcdc.events.table import CapturedTable
 from pgcdc.lsn import Lsn
-from pgcdc.replication.stream import TEXT_OUTPUT_OPTIONS
+from pgcdc.replication.session import TEXT_OUTPUT_OPTIONS
 from pgcdc.snapshot.chunks import ChunkSnapshot, RawRow, take_snapshot
 from pgcdc.snapshot.copy import estimated_rows
 from pgcdc.snapshot.progress import PROGRESS_KEY, SnapshotProgress, TableProgress, decode, encode

@@ -3,13 +3,14 @@
 Each table's rows are written in one order per topic: its first row (``first_in_data_collection``), the rest,
 and its last row (``last_in_data_collection``); the snapshot's very first row is ``first`` and its very last
 ``last``. Small snapshots are copied here, one table after another. Large tables are split into chunks copied by
-worker processes (``parallel``), each producing its own records; to keep the order above across several
+this process and worker processes (``parallel``), each producing its own records; to keep the order above across several
 producers, this process writes each table's first row before the workers start and, once every worker's records
 are acknowledged, each chunk's last row.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
@@ -22,10 +23,10 @@ import psycopg
 
 from pgcdc.ack.tracker import AckTracker, TransactionAck
 from pgcdc.config import ConnectorConfig
-from pgcdc.decode.messages import RelationColumn, RelationMessage
 from pgcdc.events import EventSink
 from pgcdc.events.change import ChangeEvent, SourcePosition
 from pgcdc.events.table import CapturedTable, build_table
+from pgcdc.log_setup import current_log_setup
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.producer import KafkaSink
 from pgcdc.replication.catalog import TableInfo
@@ -36,6 +37,7 @@ from pgcdc.snapshot.copy import (
     reads_row_addresses,
     relation_pages,
     snapshot_connection,
+    snapshot_relation,
 )
 from pgcdc.snapshot.export import ExportedSnapshot
 from pgcdc.snapshot.pages import Chunk, chunk_count, plan_chunks
@@ -48,16 +50,6 @@ log = logging.getLogger(__name__)
 PROGRESS_EVERY_ROWS = 2000
 
 SNAPSHOT_FLAGS = ("first", "first_in_data_collection", "true", "last_in_data_collection", "last")
-
-
-def snapshot_relation(info: TableInfo, config: ConnectorConfig) -> RelationMessage:
-    """The Relation message pgoutput would send for the table's captured columns, which COPY reads in order."""
-    columns = tuple(
-        RelationColumn(1 if c.name in info.primary_key else 0, c.name, c.type_oid, c.type_modifier)
-        for c in info.columns
-        if config.captures_column(info.table.schema, info.table.table, c.name)
-    )
-    return RelationMessage(info.oid, info.table.schema, info.table.table, info.replica_identity, columns)
 
 
 @dataclass(slots=True)
@@ -140,10 +132,10 @@ class SnapshotReader:
                     tx_id=tx_id,
                     started_us=started_us,
                     consistent_lsn=snapshot.consistent_lsn,
-                    # The producers together hold no more than the connector's one would.
-                    max_queue_bytes=max(1 << 20, self._config.max_queue_bytes // threads),
+                    max_queue_bytes=max(1 << 20, self._config.snapshot_max_queue_bytes // threads),
                     parent_pid=os.getpid(),
                     run_id=self._run_id,
+                    log=current_log_setup(),
                 )
                 if not self._copy_parallel(conn, planned, job, self._sink, hand_over):
                     return False
@@ -212,12 +204,14 @@ class SnapshotReader:
         sink: KafkaSink,
         hand_over: Callable[[], None],
     ) -> bool:
-        """Chunks in worker processes; each table's first row before them and its chunks' last rows after."""
+        """Chunks in this process and worker processes, each through a producer of its own; each table's first
+        row before them and its chunks' last rows after, through the connector's producer."""
         chunks: list[Chunk] = []
         alone: dict[int, RawRow] = {}
+        topics: list[str] = []
         for index, table in enumerate(planned):
             name = str(table.info.table)
-            sink.ensure_topic(table.captured.topic)
+            topics.append(sink.ensure_topic(table.captured.topic))
             # Any two rows: the first is written now, and a second one says the table's last row is still to come.
             found = list(copy_rows(conn, table.info.table, ["tableoid", "ctid", *table.columns], limit=2))
             if len(found) == 1:
@@ -244,11 +238,13 @@ class SnapshotReader:
                     self._table_done(str(planned[index].info.table))
 
             copy = ParallelCopy(
-                job=job,
-                workers=self._config.snapshot_max_threads,
+                job=dataclasses.replace(job, topics=tuple(topics)),
+                readers=self._config.snapshot_max_threads,
                 stop=self._stop,
                 on_rows=lambda index, rows: self._count(str(planned[index].info.table), rows),
                 on_chunk=chunk_done,
+                on_counts=sink.add_counts,
+                conn=conn,
                 idle=lambda: sink.poll(0),
             )
             last_rows = copy.run(chunks)

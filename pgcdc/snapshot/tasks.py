@@ -13,7 +13,7 @@ from pgcdc.events.table import CapturedTable, build_table
 from pgcdc.replication import catalog
 from pgcdc.replication.catalog import TableInfo
 from pgcdc.snapshot.chunks import ChunkQuery, ChunkSnapshot, RawRow
-from pgcdc.snapshot.initial import snapshot_relation
+from pgcdc.snapshot.copy import snapshot_relation
 from pgcdc.snapshot.progress import SnapshotProgress
 from pgcdc.snapshot.signals import ExecuteSnapshot
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from pgcdc.errors import ConfigError, PgcdcError
+from pgcdc.log_setup import setup_logging
 from pgcdc.produce.client import kafka_settings
 
 
@@ -54,9 +53,7 @@ def worker_command(
     from pgcdc.api.auth import load_token
     from pgcdc.api.server import ServeOptions, serve
 
-    logging.basicConfig(
-        level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    setup_logging(log_level)
     try:
         token = load_token(token_file=api_token_file)
         serve(

@@ -22,30 +22,17 @@ from typing import Any
 
 from pgcdc.config import ConnectorConfig
 from pgcdc.errors import ConfigError, PgcdcError, SinkError, SlotInUseError, SourceError
-from pgcdc.lsn import parse_lsn
-from pgcdc.pipeline import Connector, ConnectorStatus
+from pgcdc.pipeline import Connector
 from pgcdc.produce.client import KafkaSettings
+from pgcdc.worker.offset_writer import OffsetWriter
 from pgcdc.worker.records import ConnectState, TargetState
 from pgcdc.worker.settings import WorkerSettings
 from pgcdc.worker.slot_watch import SlotReading, SlotWatch
+from pgcdc.worker.status_report import StatusReport, StatusReporter
 from pgcdc.worker.stored_config import parse_stored
 from pgcdc.worker.wal_alarm import RetainedWalAlarm
 
 log = logging.getLogger(__name__)
-
-# A connector still setting up after this many seconds says so in its status; a runner that loses the race
-# for a free slot fails sooner than this, so it does not overwrite the winner's status.
-CREATING_REPORT_AFTER_S = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class StatusReport:
-    """What a runner writes to the status topic."""
-
-    connector: str
-    state: ConnectState
-    trace: str | None
-    details: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +53,9 @@ class RunnerView:
     kafka_failures: int
     max_queue_size: int | None
     slot_holder: str | None
-    """Who reads the slot while this runner stands by (SlotReading.holder)."""
+    """Who reads the slot while this runner stands by (SlotReading.holder), once it has stood by for a status
+    interval: a worker of the group that took the slot has said so in a status by then, so a holder still
+    unnamed is likely outside the group."""
 
 
 class ConnectorRunner:
@@ -82,12 +71,17 @@ class ConnectorRunner:
         settings: WorkerSettings,
         publish: Callable[[StatusReport], None],
         publish_offset: Callable[[ConnectorConfig, int, int | None], None],
+        read_configs_to_end: Callable[[], bool],
     ) -> None:
+        """``read_configs_to_end`` returns once this worker has applied everything the configs topic holds
+        (False when it could not tell): a runner calls it before each start, so that a connector deleted,
+        paused or changed before its slot went free is never started from an older config."""
         self.name = name
+        self._read_configs_to_end = read_configs_to_end
         self._kafka = kafka
         self._settings = settings
-        self._publish = publish
-        self._publish_offset = publish_offset
+        self._status = StatusReporter(connector=name, publish=publish, interval_s=settings.status_interval_s)
+        self._offsets = OffsetWriter(connector=name, publish=publish_offset)
         self._lock = threading.Lock()
         self._wake = threading.Event()
         self._raw = dict(config)
@@ -98,6 +92,7 @@ class ConnectorRunner:
         self._shutdown = False
         self._connector: Connector | None = None
         self._role = "idle"
+        self._standby_since = 0.0
         self._watch: SlotWatch | None = None
         self._watch_lock = threading.Lock()
         self._watch_config = ""
@@ -110,13 +105,6 @@ class ConnectorRunner:
         self._error: str | None = None
         self._next_retry_ms: int | None = None
         self._max_queue_size: int | None = None
-        # Sampling of the running connector, done by tick().
-        self._running_since = 0.0
-        self._last_commit_ms: int | None = None
-        self._ms_behind: int | None = None
-        self._published_state = ""
-        self._published_at = 0.0
-        self._offset_lsn: str | None = None
         self._last_lag_read = 0.0
         self._thread = threading.Thread(target=self._run, name=f"connector-{name}", daemon=True)
 
@@ -199,12 +187,19 @@ class ConnectorRunner:
             wal_retained_bytes=reading.retained_bytes if reading is not None else None,
             wal_warn_bytes=self._wal_alarm.threshold,
             wal_warning=self._wal_alarm.warning(reading.retained_bytes) if reading is not None else None,
-            ms_behind_source=self._ms_behind if connector is not None else None,
+            ms_behind_source=self._status.ms_behind if connector is not None else None,
             failures=self._failures,
             kafka_failures=self._kafka_failures,
             max_queue_size=self._max_queue_size,
-            slot_holder=reading.holder if reading is not None and self._role == "standby" else None,
+            slot_holder=reading.holder if reading is not None and self._standing_by_long() else None,
         )
+
+    def _standing_by_long(self) -> bool:
+        """Standing by for longer than the worker that took the slot needs to write its first status (within
+        CREATING_REPORT_AFTER_S plus a tick): until then the holder is most likely that worker, and naming it
+        would show a connector another worker is starting as unassigned."""
+        waited = time.monotonic() - self._standby_since
+        return self._role == "standby" and waited >= self._settings.status_interval_s
 
     # --- the runner's thread ------------------------------------------------------------------------------
 
@@ -226,7 +221,9 @@ class ConnectorRunner:
             target, restart = self._target, self._restart
             self._restart = False
         if target is TargetState.PAUSED:
-            if self._role in ("idle", "running", "failed"):
+            if self._role != "paused":
+                # A standby runner reports too: a restart's new instance can find the slot still held by the
+                # one it replaced and stand by, and then no runner would say the connector is paused.
                 self._report(ConnectState.PAUSED, None, "paused")
             self._role = "paused"
             self._wake.wait(self._settings.lag_interval_s)
@@ -236,16 +233,18 @@ class ConnectorRunner:
             return
         reading = self._read_slot()
         if reading is not None and reading.active_pid is not None:
-            self._role = "standby"
+            self._stand_by()
             self._wake.wait(self._settings.standby_poll_s)
             return
         self._attempt_once()
 
-    def _read_slot(self) -> SlotReading | None:
+    def _raw_config(self) -> dict[str, str]:
         with self._lock:
-            raw = dict(self._raw)
+            return dict(self._raw)
+
+    def _read_slot(self) -> SlotReading | None:
         try:
-            config = parse_stored(raw)
+            config = parse_stored(self._raw_config())
         except ConfigError:
             return None
         conninfo = config.database.conninfo()
@@ -268,6 +267,12 @@ class ConnectorRunner:
         return self._reading
 
     def _attempt_once(self) -> None:
+        if not self._read_configs_to_end():
+            # Cannot tell whether the connector was deleted meanwhile; a deleted connector started now would
+            # make its slot again after the teardown dropped it, and nobody would drop it (WAL kept for ever).
+            log.warning("connector %s: cannot read the configs topic to its end; not starting yet", self.name)
+            self._wake.wait(self._settings.standby_poll_s)
+            return
         with self._lock:
             raw, version = dict(self._raw), self._config_version
         try:
@@ -282,15 +287,12 @@ class ConnectorRunner:
                 return
             self._connector = connector
             self._role = "running"
-            self._running_since = time.monotonic()
-            self._published_state = ""
-            self._last_commit_ms = None
-            self._ms_behind = None
+            self._status.begin_run()
         failure: BaseException | None = None
         try:
             connector.run()
         except SlotInUseError:
-            self._role = "standby"
+            self._stand_by()
         except Exception as err:  # anything the connector raises is reported, never kills the runner
             failure = err
         finally:
@@ -307,9 +309,14 @@ class ConnectorRunner:
         if reading is not None and reading.active_pid is not None:
             # Lost a race for the slot (creating it, or altering the publication at the same moment).
             log.info("connector %s: another worker took the slot first", self.name)
-            self._role = "standby"
+            self._stand_by()
             return
         self._fail(failure, version, streamed=connector.status.streams_started > 0)
+
+    def _stand_by(self) -> None:
+        if self._role != "standby":
+            self._standby_since = time.monotonic()
+            self._role = "standby"
 
     def _fail(self, err: BaseException, version: int, *, streamed: bool = False) -> None:
         self._role = "failed"
@@ -357,26 +364,16 @@ class ConnectorRunner:
     def _report(self, state: ConnectState, trace: str | None, pgcdc_state: str, **extra: Any) -> None:
         if self._removed:
             return
-        details: dict[str, Any] = {}
         connector = self._connector
-        if connector is not None:
-            details.update(dataclasses.asdict(connector.status))
-            details["ms_behind_source"] = self._ms_behind
-        details.update(extra)
-        details["state"] = pgcdc_state
-        reading = self._reading
-        details["wal_retained_bytes"] = reading.retained_bytes if reading is not None else None
-        details["wal_retained_warn_bytes"] = self._wal_alarm.threshold
-        details["wal_retained_warning"] = (
-            self._wal_alarm.warning(reading.retained_bytes) if reading is not None else None
+        self._status.write(
+            state,
+            trace,
+            pgcdc_state,
+            running=connector.status if connector is not None else None,
+            reading=self._reading,
+            wal_alarm=self._wal_alarm,
+            extra=extra,
         )
-        details["updated_ms"] = int(time.time() * 1000)
-        self._published_state = pgcdc_state
-        self._published_at = time.monotonic()
-        try:
-            self._publish(StatusReport(connector=self.name, state=state, trace=trace, details=details))
-        except PgcdcError as err:
-            log.warning("connector %s: cannot write its status: %s", self.name, err)
 
     def tick(self) -> None:
         """Called every ``tick_s``: sample lag; write the running connector's status when due."""
@@ -395,43 +392,8 @@ class ConnectorRunner:
         if now - self._last_lag_read >= self._settings.lag_interval_s:
             self._last_lag_read = now
             self._read_slot()
-        commit_ms = status.last_event_commit_ms
-        if commit_ms is not None and commit_ms != self._last_commit_ms:
-            # Debezium's MilliSecondsBehindSource: how long after its commit the newest event was handled.
-            self._last_commit_ms = commit_ms
-            self._ms_behind = max(0, int(time.time() * 1000) - commit_ms)
-        state = _pgcdc_state(status)
-        if state is None:
-            return
-        if state == "creating" and now - self._running_since < CREATING_REPORT_AFTER_S:
-            return
-        if state != self._published_state or now - self._published_at >= self._settings.status_interval_s:
+        self._status.sample(status)
+        state = self._status.due(status, now)
+        if state is not None:
             self._report(ConnectState.RUNNING, None, state)
-            self._write_offset(connector, status)
-
-    def _write_offset(self, connector: Connector, status: ConnectorStatus) -> None:
-        if status.confirmed_lsn is None or status.confirmed_lsn == self._offset_lsn:
-            return
-        if connector.exactly_once:
-            # The connector commits its offset in its own Kafka transactions; one written beside them would
-            # be behind and could move the resume point back.
-            return
-        try:
-            lsn = parse_lsn(status.confirmed_lsn)
-        except ValueError:
-            return
-        self._offset_lsn = status.confirmed_lsn
-        ts_usec = status.last_event_commit_ms * 1000 if status.last_event_commit_ms is not None else None
-        with self._lock:
-            raw = dict(self._raw)
-        try:
-            self._publish_offset(parse_stored(raw), lsn, ts_usec)
-        except (PgcdcError, ValueError) as err:
-            log.warning("connector %s: cannot write its offset: %s", self.name, err)
-
-
-def _pgcdc_state(status: ConnectorStatus) -> str | None:
-    """The running connector's state in pgcdc's words; None while it is stopping."""
-    if status.state in ("creating", "available"):
-        return status.state
-    return None
+            self._offsets.write(status, exactly_once=connector.exactly_once, raw_config=self._raw_config)

@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any
 
 from confluent_kafka.admin import AdminClient
 
@@ -20,6 +20,9 @@ from pgcdc.ack.offsets import SourceOffset, offset_key
 from pgcdc.config import ConnectorConfig, mask_secrets
 from pgcdc.errors import ConfigError, PgcdcError, SinkError, SourceError
 from pgcdc.lsn import Lsn
+from pgcdc.produce.login import cluster_metadata
+from pgcdc.produce.topics import admin_client, close_admin_client
+from pgcdc.produce.waiting import flush
 from pgcdc.worker.group_state import GroupState
 from pgcdc.worker.records import (
     ConnectState,
@@ -32,8 +35,9 @@ from pgcdc.worker.records import (
     task_status_key,
     task_status_value,
 )
-from pgcdc.worker.runner import ConnectorRunner, RunnerView, StatusReport
+from pgcdc.worker.runner import ConnectorRunner, RunnerView
 from pgcdc.worker.settings import WorkerSettings
+from pgcdc.worker.status_report import StatusReport
 from pgcdc.worker.stored_config import parse_stored
 from pgcdc.worker.teardown import Teardown, tear_down
 from pgcdc.worker.topic_log import TopicLog, ensure_compacted_topic, state_producer
@@ -48,6 +52,9 @@ _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 
 # Seconds the state topics may take to answer at start.
 START_TIMEOUT_S = 30.0
+# Seconds a runner waits for this worker to read the configs topic to its end before it starts a connector;
+# when Kafka is slower, it looks at the slot again and retries.
+CATCH_UP_TIMEOUT_S = 10.0
 # Seconds a deleted connector's workers get to let go of its slot before destroy gives up.
 TEARDOWN_TIMEOUT_S = 30.0
 
@@ -85,7 +92,7 @@ class Worker:
         self._stop = threading.Event()
         self._producer = state_producer(settings.kafka)
         # The admin client wants plain values; KafkaSettings holds only strings and numbers.
-        self._admin = AdminClient(cast(dict[str, str | int | float | bool], settings.kafka.config()))
+        self._admin = admin_client(settings.kafka)
         self._configs = TopicLog(
             kafka=settings.kafka, topic=settings.configs_topic, producer=self._producer, apply=self._on_config
         )
@@ -102,11 +109,7 @@ class Worker:
 
     def start(self) -> None:
         """Create the state topics if missing, read them, and start a runner per connector."""
-        try:
-            metadata = self._admin.list_topics(timeout=START_TIMEOUT_S)
-        except Exception as err:
-            raise SinkError(f"Kafka at {self.settings.kafka.describe()} is unreachable: {err}") from err
-        self.cluster_id = metadata.cluster_id
+        self.cluster_id = cluster_metadata(self.settings.kafka, timeout_s=START_TIMEOUT_S).cluster_id
         for topic in (self.settings.configs_topic, self.settings.offsets_topic, self.settings.status_topic):
             ensure_compacted_topic(
                 self._admin,
@@ -142,9 +145,15 @@ class Worker:
         self._stop.set()
         if self._ticker.is_alive():
             self._ticker.join(5)
-        self._producer.flush(10)
+        flush(self._producer, 10)
         self._configs.stop()
         self._statuses.stop()
+        # Closed here, not left to the garbage collector, so no client thread outlives the worker. What the
+        # flush left (statuses, which the connector's next worker writes again) is purged first: close() would
+        # wait for ever on a broker that is gone.
+        self._producer.purge()
+        self._producer.close()
+        close_admin_client(self._admin)
         log.info("worker %s left group %s", self.settings.worker_id, self.settings.group_id)
 
     def _tick(self) -> None:
@@ -192,9 +201,13 @@ class Worker:
             settings=self.settings,
             publish=self._publish_status,
             publish_offset=self._publish_offset,
+            read_configs_to_end=self._read_configs_to_end,
         )
         self._runners[name] = runner
         runner.start()
+
+    def _read_configs_to_end(self) -> bool:
+        return self._configs.catch_up(timeout_s=CATCH_UP_TIMEOUT_S)
 
     def _publish_status(self, report: StatusReport) -> None:
         worker_id = self.settings.worker_id
@@ -302,8 +315,10 @@ class Worker:
     def delete(self, name: str) -> Teardown | None:
         """Delete the connector, then drop its slot and publication; None when its config was unusable."""
         config = self.connector(name).config
-        self._write_config(*target_state_record(name, None))
+        # The config's tombstone first: the other way round, a paused connector reads "no target state", which
+        # means started (as in Kafka Connect), before it reads its deletion, and may stream in between.
         self._write_config(*connector_config_record(name, None))
+        self._write_config(*target_state_record(name, None))
         try:
             parsed = parse_stored(config)
         except ConfigError:

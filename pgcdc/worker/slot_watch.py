@@ -43,9 +43,10 @@ class SlotReading:
 class SlotWatch:
     """One connection of its own, opened on first use and again after any failure; safe across threads."""
 
-    def __init__(self, *, conninfo: str, slot: str) -> None:
+    def __init__(self, *, conninfo: str, slot: str, application_name: str = "pgcdc-worker") -> None:
         self._conninfo = conninfo
         self._slot = slot
+        self._application_name = application_name
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._lock = threading.Lock()
 
@@ -55,7 +56,7 @@ class SlotWatch:
                 self._conninfo,
                 autocommit=True,
                 connect_timeout=CONNECT_TIMEOUT_S,
-                application_name="pgcdc-worker",
+                application_name=self._application_name,
             )
         return self._conn
 
@@ -69,8 +70,10 @@ class SlotWatch:
                 raise SourceError(f"cannot read replication slot {self._slot!r}: {_first_line(err)}") from err
         now = time.monotonic()
         if row is None:
+            log.debug("replication slot %s: missing", self._slot)
             return SlotReading(exists=False, active_pid=None, retained_bytes=None, measured_at=now)
         pid, retained, application, address = row
+        log.debug("replication slot %s: holds %s bytes of WAL, read by pid %s", self._slot, retained, pid)
         active_pid = pid if isinstance(pid, int) else None
         return SlotReading(
             exists=True,

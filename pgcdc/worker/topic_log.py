@@ -98,15 +98,18 @@ class TopicLog:
         self._producer = producer
         self._apply = apply
         self._consumer: Consumer | None = None
+        self._end_reader: Consumer | None = None
+        """Asks Kafka where the log ends; a handle of its own, as a consumer inside consume() answers no
+        other call until the poll returns, and then not always within the call's timeout."""
+        self._end_lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._changed = threading.Condition()
         self._next_offset: dict[int, int] = {}
         """Per partition, the offset of the next record to apply: everything before it is applied."""
 
-    def start(self, *, timeout_s: float) -> None:
-        """Assign every partition from the start and apply what the log holds now before returning."""
-        consumer = Consumer(
+    def _new_consumer(self) -> Consumer:
+        return Consumer(
             self._kafka.config(
                 **{
                     # librdkafka wants a group id even for assign(); nothing is committed to it.
@@ -118,22 +121,43 @@ class TopicLog:
                 }
             )
         )
+
+    def start(self, *, timeout_s: float) -> None:
+        """Assign every partition from the start and apply what the log holds now before returning."""
+        consumer = self._new_consumer()
         metadata = consumer.list_topics(self.topic, timeout=timeout_s).topics.get(self.topic)
         if metadata is None or metadata.error is not None or not metadata.partitions:
             consumer.close()
             raise SinkError(f"topic {self.topic} has no partitions the worker can read: check the broker")
         partitions = sorted(metadata.partitions)
-        ends = {
-            p: consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=timeout_s)[1]
-            for p in partitions
-        }
         self._next_offset = dict.fromkeys(partitions, 0)
+        self._end_reader = self._new_consumer()
         consumer.assign([TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in partitions])
         self._consumer = consumer
         self._thread = threading.Thread(target=self._run, name=f"log-{self.topic}", daemon=True)
         self._thread.start()
-        for partition, end in ends.items():
-            self.wait_applied(partition, end - 1, timeout_s=timeout_s)
+        self.catch_up(timeout_s=timeout_s)
+
+    def catch_up(self, *, timeout_s: float) -> bool:
+        """Wait until every record Kafka holds now is applied; False when Kafka or the log is too slow."""
+        deadline = time.monotonic() + timeout_s
+        with self._end_lock:
+            if self._end_reader is None:
+                return False
+            try:
+                ends = {
+                    p: self._end_reader.get_watermark_offsets(
+                        TopicPartition(self.topic, p), timeout=timeout_s
+                    )[1]
+                    for p in self._next_offset
+                }
+            except KafkaException as err:
+                log.warning("reading the end of %s: %s", self.topic, err)
+                return False
+        return all(
+            self.wait_applied(partition, end - 1, timeout_s=max(0.0, deadline - time.monotonic()))
+            for partition, end in ends.items()
+        )
 
     def _run(self) -> None:
         consumer = self._consumer
@@ -221,3 +245,7 @@ class TopicLog:
         if self._consumer is not None:
             self._consumer.close()
             self._consumer = None
+        with self._end_lock:
+            if self._end_reader is not None:
+                self._end_reader.close()
+                self._end_reader = None

@@ -19,6 +19,11 @@ from tests.kafka_markers import AbortedRecords
 
 _QUIET_S = 3.0
 """Once nothing is missing, keep reading until the topics stay quiet this long, to count late duplicates."""
+_SETTLE_S = 15.0
+_STALLED_S = 60.0
+"""With changes still missing, stop once every partition is read to its end and nothing came for _SETTLE_S,
+or nothing came at all for _STALLED_S: the harness verifies only after its final marker is in Kafka, so
+whatever is still missing then is not coming, and waiting for it would only turn a verdict into a timeout."""
 
 
 @dataclass
@@ -107,20 +112,31 @@ class _Checker:
     def complete(self) -> bool:
         return self.found >= self.verdict.expected
 
+    def gone(self) -> dict[tuple[str, int], list[int]]:
+        """Per key, its committed changes not read."""
+        gone: dict[tuple[str, int], list[int]] = {}
+        for key, labels in self._ledger.changes.items():
+            state = self.keys.get(key)
+            unread = [label for label in labels if state is None or label not in state.seen]
+            if unread:
+                gone[key] = unread
+        return gone
+
     def finish(self) -> Verdict:
         verdict = self.verdict
         verdict.missing = verdict.expected - self.found
         for key, labels in self._ledger.changes.items():
             state = self.keys.get(key)
-            if state is None or len(state.seen) < len(labels):
-                if len(verdict.examples) < 20:
-                    gone = sorted(set(labels) - (state.seen if state else set()))
-                    verdict.note(f"missing: {key[0]} id={key[1]} labels {gone[:5]}")
-                continue
-            if state.last != labels[-1]:
+            if state is not None and len(state.seen) == len(labels) and state.last != labels[-1]:
                 verdict.stale_final += 1
                 verdict.note(f"stale final: {key[0]} id={key[1]} ends at {state.last}, not {labels[-1]}")
         return verdict
+
+
+def _note_changes(verdict: Verdict, what: str, changes: dict[tuple[str, int], list[int]]) -> None:
+    for (table, key), labels in changes.items():
+        if labels:
+            verdict.note(f"{what}: {table} id={key} labels {labels[:5]}")
 
 
 def verify(
@@ -144,20 +160,28 @@ def verify(
             "auto.offset.reset": "earliest",
             "isolation.level": "read_committed",
             "fetch.max.bytes": 16 * 1024 * 1024,
+            "enable.partition.eof": True,
         }
     )
     deadline = time.monotonic() + timeout
     try:
-        consumer.assign(_partitions(consumer, list(topics), deadline))
-        quiet_since: float | None = None
+        partitions = _partitions(consumer, list(topics), deadline)
+        consumer.assign(partitions)
+        at_end: set[tuple[str, int]] = set()
+        last_record = time.monotonic()
         while time.monotonic() < deadline:
             batch = consumer.consume(2000, timeout=0.5)
             for msg in batch:
                 error = msg.error()
+                where = (str(msg.topic()), msg.partition() or 0)
                 if error is not None:
-                    if not error.retriable() and error.code() != KafkaError._PARTITION_EOF:
+                    if error.code() == KafkaError._PARTITION_EOF:
+                        at_end.add(where)
+                    elif not error.retriable():
                         raise KafkaException(error)
                     continue
+                at_end.discard(where)
+                last_record = time.monotonic()
                 key, value = msg.key(), msg.value()
                 assert not isinstance(key, str) and not isinstance(value, str)
                 table = topics[str(msg.topic())]
@@ -167,23 +191,44 @@ def verify(
                         checker.verdict.aborted += 1
                         continue
                 checker.feed(table, key, value, msg.timestamp()[1])
-            if not (logged if aborted is not None else checker).complete:
-                continue
-            if batch:
-                quiet_since = None
-            elif quiet_since is None:
-                quiet_since = time.monotonic()
-            elif time.monotonic() - quiet_since >= _QUIET_S:
+            idle = time.monotonic() - last_record
+            if (logged if aborted is not None else checker).complete:
+                if idle >= _QUIET_S:
+                    break
+            elif idle >= _STALLED_S or (idle >= _SETTLE_S and len(at_end) == len(partitions)):
+                _note_positions(consumer, partitions, at_end, checker.verdict)
                 break
     finally:
         consumer.close()
         if aborted is not None:
             aborted.close()
     verdict = checker.finish()
-    if aborted is not None:
+    if aborted is None:
+        _note_changes(verdict, "missing", checker.gone())
+    else:
+        nowhere = logged.gone()
+        in_aborted = {
+            key: [label for label in labels if label not in nowhere.get(key, ())]
+            for key, labels in checker.gone().items()
+        }
         in_log = logged.finish().missing
         verdict.aborted_only, verdict.missing = verdict.missing - in_log, in_log
+        _note_changes(verdict, "missing", nowhere)
+        _note_changes(verdict, "only in an aborted transaction (Tansu)", in_aborted)
     return verdict
+
+
+def _note_positions(
+    consumer: Consumer, partitions: list[TopicPartition], at_end: set[tuple[str, int]], verdict: Verdict
+) -> None:
+    """Say where reading stopped in each partition, to tell a change never written from one the consumer could
+    not reach (an open transaction holds a read_committed consumer at the partition's last stable offset)."""
+    for position in consumer.position(partitions):
+        _, high = consumer.get_watermark_offsets(position, timeout=5)
+        end = "read to its end" if (position.topic, position.partition) in at_end else "not at its end"
+        verdict.note(
+            f"{position.topic}[{position.partition}] {end}: at offset {position.offset}, high watermark {high}"
+        )
 
 
 def _partitions(consumer: Consumer, topics: list[str], deadline: float) -> list[TopicPartition]:

@@ -174,7 +174,7 @@ def test_broker_down_at_start_is_retried_then_streams(
     with caplog.at_level("WARNING"):
         thread.start()
         wait_until(
-            lambda: "Kafka is unreachable" in caplog.text and "retrying in" in caplog.text,
+            lambda: "is unreachable" in caplog.text and "retrying in" in caplog.text,
             timeout=30,
             what="the connector to say it retries",
         )

@@ -252,7 +252,7 @@ def test_snapshot_progress_in_the_api_and_connectors_info(
         "public.items": {"rows_expected": 3000, "rows_scanned": 3000, "done": True}
     }
     info = ok(pgcdc("connectors", "info", name, url=url))
-    assert re.search(r"^Snapshot:\s+3,000 of 3,000 rows \(100%\), [\d,]+ rows/s, 2 workers$", info, re.M), (
+    assert re.search(r"^Snapshot:\s+3,000 of 3,000 rows \(100%\), [\d,]+ rows/s, 2 processes$", info, re.M), (
         info
     )
     assert re.search(r"^\s+public\.items: 3,000 of 3,000 rows \(100%\), done$", info, re.M), info

@@ -30,10 +30,11 @@ from tests.connector_run import (
     wait_until,
 )
 from tests.fix_services import PgServer, create_database, drop_database
+from tests.kafka_markers import without_aborted
 from tests.kafka_read import Record, read_topic
+from tests.wal_churn import MB, WAL_LIMIT, churn_wal, slot_lsns, wait_confirmed_past_churn
 from tests.worker_run import wait_for_state, worker_group
 
-MB = 1024 * 1024
 STALL_S = 60
 # The producer may hold this much unacknowledged (max.queue.size.in.bytes); the stall writes far more.
 QUEUE_BYTES = 8 * MB
@@ -42,29 +43,12 @@ ROW_BYTES = 1000
 # What the process may grow by while the broker is stopped: the bounded queue, librdkafka's per-message
 # overhead and the decoder's working set. Writing STALL_ROWS x ROW_BYTES (~75 MB of WAL) unbounded would exceed it.
 RSS_GROWTH_LIMIT = 32 * MB
-WAL_LIMIT = 64 * MB
-# A pause between churn steps lets the walsender decode what was written (the churn still writes about 35 MB of
-# WAL per second on a 2-core machine): flat out, writer and walsender share the cores and the retained WAL
-# measures CPU contention more than the slot.
-CHURN_PAUSE_S = 0.1
 
 
 def rss_bytes(pid: int) -> int:
     status = Path(f"/proc/{pid}/status").read_text()
     found = re.search(r"VmRSS:\s+(\d+) kB", status)
     return int(found.group(1)) * 1024 if found else 0
-
-
-def slot_lsns(dsn: str, slot: str) -> tuple[int, int, int]:
-    """(current WAL position, slot's confirmed_flush_lsn, slot's restart_lsn) as byte positions."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        row = conn.execute(
-            "SELECT pg_current_wal_lsn() - '0/0', confirmed_flush_lsn - '0/0', restart_lsn - '0/0'"
-            " FROM pg_replication_slots WHERE slot_name = %s",
-            (slot,),
-        ).fetchone()
-    assert row is not None, f"slot {slot} is missing"
-    return int(row[0]), int(row[1]), int(row[2])
 
 
 def ids_in(records: list[Record]) -> set[int]:
@@ -161,67 +145,22 @@ def test_idle_slot_keeps_under_64_mb_of_wal_while_other_tables_and_another_datab
     database: str, pg_server: PgServer, kafka_bootstrap: str
 ) -> None:
     with psycopg.connect(database, autocommit=True) as conn:
-        conn.execute(
-            "CREATE TABLE public.quiet (id int PRIMARY KEY); CREATE TABLE public.busy (id int, pad text)"
-        )
+        conn.execute("CREATE TABLE public.quiet (id int PRIMARY KEY)")
     other = create_database(pg_server, "other_churn")
-    other_dsn = pg_server.dsn(other)
-    with psycopg.connect(other_dsn, autocommit=True) as conn:
-        conn.execute("CREATE TABLE public.busy (id int, pad text)")
     prefix = unique_prefix()
     settings = connector_settings(database, prefix, **{"table.include.list": "public.quiet"})
     slot = settings["slot.name"]
-    churned = 0
-    churn_s = 0.0
-    worst = 0
     try:
         with running_connector(settings, kafka_bootstrap):
-            start = slot_lsns(database, slot)[0]
-            stop = threading.Event()
-
-            def sample() -> None:
-                nonlocal worst
-                while not stop.is_set():
-                    current, _, restart = slot_lsns(database, slot)
-                    worst = max(worst, current - restart)
-                    time.sleep(0.2)
-
-            sampler = threading.Thread(target=sample)
-            sampler.start()
-            churn_started = time.monotonic()
-            try:
-                with (
-                    psycopg.connect(database, autocommit=True) as here,
-                    psycopg.connect(other_dsn, autocommit=True) as there,
-                ):
-                    # Small steps with a checkpoint after each, so restart_lsn can follow closely.
-                    for _ in range(32):
-                        for conn in (here, there):
-                            conn.execute(
-                                "INSERT INTO public.busy SELECT g, repeat('x', 500) FROM generate_series(1, 5000) g"
-                            )
-                            conn.execute("CHECKPOINT")
-                        time.sleep(CHURN_PAUSE_S)
-            finally:
-                stop.set()
-                sampler.join(10)
-            churned = slot_lsns(database, slot)[0] - start
-            churn_s = time.monotonic() - churn_started
-            wait_until(
-                lambda: (lambda lsns: lsns[0] - lsns[2] < WAL_LIMIT and lsns[0] - lsns[1] < MB)(
-                    slot_lsns(database, slot)
-                ),
-                timeout=60,
-                what="the idle slot to confirm past the churn",
-            )
+            churn = churn_wal([database, pg_server.dsn(other)], slot_dsn=database, slot=slot)
+            wait_confirmed_past_churn(database, slot, churn, lag=MB)
     finally:
         drop_database(pg_server.admin_dsn, other)
-    print(
-        f"\nchurn wrote {churned / MB:.0f} MB of WAL in {churn_s:.1f} s; "
-        f"the idle slot retained at most {worst / MB:.1f} MB"
+    print(f"\n{churn}")
+    assert churn.written > 2 * WAL_LIMIT, "the churn should write well over the limit"
+    assert churn.worst_retained < WAL_LIMIT, (
+        f"the idle slot retained {churn.worst_retained / MB:.0f} MB of WAL"
     )
-    assert churned > 2 * WAL_LIMIT, "the churn should write well over the limit"
-    assert worst < WAL_LIMIT, f"the idle slot retained {worst / MB:.0f} MB of WAL"
 
 
 @dataclass(frozen=True)
@@ -364,6 +303,30 @@ def test_a_dead_letter_topic_gets_the_key_and_an_error_record_that_fits(
     )
     assert headers["__connect.errors.stage"] == "KAFKA_PRODUCE"
     assert f"its key and an error record go to {dead_letter}" in run.log
+
+
+@pytest.mark.parametrize("tolerance", ["none", "all"])
+def test_in_exactly_once_mode_the_producers_refusal_is_skipped_or_stops_the_connector_unconfirmed(
+    tolerance: str, database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    """The producer refuses the row before it enters the Kafka transaction, which therefore still commits:
+    errors.tolerance=all skips it as in at-least-once mode; none stops, the transaction aborted."""
+    run = _run_with_oversized_row(
+        database,
+        kafka_bootstrap,
+        tmp_path,
+        **{"errors.tolerance": tolerance, "exactly.once.support": "required"},
+    )
+    topic = f"{run.prefix}.public.docs"
+    committed = without_aborted(kafka_bootstrap, topic, run.records)
+    if tolerance == "all":
+        assert (ids_in(committed), run.verdict) == ({1, 3}, "advanced"), run.log[-3000:]
+        assert "ALIVE_AFTER_ERROR True" in run.log
+        assert re.search(r'skipped the record for key \{"id":2\} in table public\.docs', run.log)
+    else:
+        assert (ids_in(committed), run.verdict) == ({1}, "held"), run.log[-3000:]
+        assert "ALIVE_AFTER_ERROR False" in run.log
+        assert "PGCDC_KAFKA_MESSAGE_MAX_BYTES" in run.log
 
 
 def _connectors_info(url: str, name: str) -> str:

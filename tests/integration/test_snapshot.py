@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import gc
 import logging
+import re
+import signal
 import threading
+import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -15,6 +20,7 @@ from pgcdc.config import parse_config
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings
 from pgcdc.snapshot.copy import reads_row_addresses
+from pgcdc.snapshot.parallel import ParallelCopy
 from tests.connector_run import (
     connector_settings,
     pgcdc_process,
@@ -244,7 +250,7 @@ def test_parallel_snapshot_copies_every_chunk_once_while_writes_race_it(
         b_records = read_topic(kafka_bootstrap, f"{prefix}.public.b", until=lambda got: len(got) >= 1)
         progress = connector.status.snapshot
     chunks = [r.getMessage() for r in caplog.records if "chunk(s) over" in r.getMessage()]
-    assert chunks and chunks[0].startswith("snapshot: 8 chunk(s) over 2 worker process(es)"), chunks
+    assert chunks and chunks[0].startswith("snapshot: 8 chunk(s) over 2 process(es)"), chunks
     seen = ops_by_id(records)
     assert set(seen) == before | set(written)
     assert all(len(ops) == 1 for ops in seen.values()), "a row appeared twice"
@@ -299,7 +305,7 @@ def test_a_killed_connector_leaves_no_snapshot_worker_behind(
             lambda: [
                 c
                 for c in _children(process.pid)
-                if b"multiprocessing" in Path(f"/proc/{c}/cmdline").read_bytes()
+                if b"pgcdc.snapshot.worker" in Path(f"/proc/{c}/cmdline").read_bytes()
             ],
             timeout=60,
             what="the snapshot's worker processes",
@@ -353,3 +359,159 @@ def test_a_role_with_column_privileges_only_cannot_read_row_addresses(database: 
     finally:
         with psycopg.connect(database, autocommit=True) as conn:
             conn.execute(f"DROP TABLE public.s; DROP ROLE {role}")
+
+
+def docs_with_a_row_too_large_for_a_worker(database: str, prefix: str) -> dict[str, str]:
+    """public.docs, 4,000 rows in chunks of 500 copied by two processes, row 2 (3 MB) over the producer's 1 MB
+    message.max.bytes and in a worker's chunk; the connector's settings, with errors.tolerance=all."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.docs (id int PRIMARY KEY, body text)")
+        conn.execute("INSERT INTO public.docs VALUES (1, 'first'), (2, repeat('y', 3 * 1024 * 1024))")
+        conn.execute("INSERT INTO public.docs SELECT g, 'small' FROM generate_series(3, 4000) g")
+    return connector_settings(
+        database,
+        prefix,
+        **{"table.include.list": "public.docs", "snapshot.fetch.size": "500", "errors.tolerance": "all"},
+    )
+
+
+def test_rows_a_snapshot_worker_skips_under_errors_tolerance_all_are_counted_in_the_status(
+    database: str, kafka_bootstrap: str
+) -> None:
+    """Row 2 is 3 MB, over the producer's 1 MB message.max.bytes, and in a chunk a worker process copies (the
+    parent writes only the first row and each chunk's last): what the workers produce and skip is counted in the
+    connector's status as the parent's own records are."""
+    prefix = unique_prefix()
+    settings = docs_with_a_row_too_large_for_a_worker(database, prefix)
+    with running_connector(settings, kafka_bootstrap) as connector:
+        records = read_topic(kafka_bootstrap, f"{prefix}.public.docs", until=lambda got: len(got) >= 3999)
+        status = connector.status
+        threads = status.snapshot["threads"]
+        counts = (dict(status.events_by_op), status.records_skipped, status.records_dead_lettered)
+    assert threads == 2
+    assert sorted(r.key_json["payload"]["id"] for r in records) == [1, *range(3, 4001)]
+    # Kafka Connect counts a skipped record among those polled, as the streaming path does.
+    assert counts == ({"r": 4000}, 1, 0)
+
+
+# pgcdc's log format (pgcdc.log_setup.LOG_FORMAT): time, level, logger, message.
+FORMATTED_LINE = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (?:INFO|WARNING) pgcdc\.[\w.]+: ")
+
+
+@pytest.mark.parametrize("log_level", ["info", "error"])
+def test_a_snapshot_worker_logs_with_the_level_and_format_of_its_pgcdc_run(
+    database: str, kafka_bootstrap: str, tmp_path: Path, log_level: str
+) -> None:
+    """The row a worker process skips (3 MB, in the worker's chunk as in the test above) is logged by that worker:
+    as ``pgcdc run``'s own lines are at --log-level info, and not at all at --log-level error."""
+    prefix = unique_prefix()
+    settings = docs_with_a_row_too_large_for_a_worker(database, prefix)
+    process = pgcdc_process(settings, kafka_bootstrap, tmp_path, options=["--log-level", log_level])
+    try:
+        # The last row of every chunk is written by the parent once the workers finished.
+        read_topic(kafka_bootstrap, f"{prefix}.public.docs", until=lambda got: len(got) >= 3999)
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(90)
+    lines = (tmp_path / "c.log").read_text().splitlines()
+    assert code == 0, lines[-30:]
+    skipped = [line for line in lines if "skipped" in line and "(errors.tolerance=all)" in line]
+    if log_level == "error":
+        assert skipped == []
+        return
+    parallel = [line for line in lines if "chunk(s) over 2 process(es)" in line]
+    assert len(parallel) == 1 and FORMATTED_LINE.match(parallel[0]), "the parent's line, in pgcdc's format"
+    assert len(skipped) == 1 and FORMATTED_LINE.match(skipped[0]), skipped
+    assert " WARNING pgcdc.produce.refused: skipped " in skipped[0]
+
+
+def test_a_worker_that_takes_the_last_chunk_while_the_parent_looks_for_one_leaves_it_nothing_to_copy(
+    database: str, kafka_bootstrap: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two chunks, two processes: the worker gets chunk 0 and the parent is to copy chunk 1. The parent's first
+    turn at serving the workers is held until the worker has finished chunk 0 and been handed chunk 1, the
+    interleaving a clean-clone CI run hit by chance (the parent then popped an empty queue and the snapshot
+    failed). The parent must find nothing left and wait for the worker instead."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.pair (id int PRIMARY KEY, pad text)")
+        conn.execute("INSERT INTO public.pair SELECT g, repeat('p', 100) FROM generate_series(1, 4000) g")
+        conn.execute("ANALYZE public.pair")
+    real_serve = ParallelCopy._serve
+
+    def serve_once_a_worker_finished(self: ParallelCopy, workers: list[object], *, timeout: float) -> None:
+        deadline = time.monotonic() + 60
+        # The parent's turns (timeout 0) before the worker's first chunk ended wait for it to end.
+        while timeout == 0 and not self._last_rows:
+            assert time.monotonic() < deadline, "the worker did not finish its chunk in 60 s"
+            real_serve(self, workers, timeout=0.1)  # type: ignore[arg-type]
+        real_serve(self, workers, timeout=timeout)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ParallelCopy, "_serve", serve_once_a_worker_finished)
+    prefix = unique_prefix()
+    settings = connector_settings(
+        database,
+        prefix,
+        **{
+            "table.include.list": "public.pair",
+            "snapshot.fetch.size": "1000",
+            "snapshot.max.threads": "2",
+            "snapshot.max.threads.multiplier": "1",
+        },
+    )
+    with running_connector(settings, kafka_bootstrap) as connector:
+        records = read_topic(kafka_bootstrap, f"{prefix}.public.pair", until=lambda got: len(got) >= 4000)
+        progress = connector.status.snapshot
+    assert progress["threads"] == 2 and progress["tables"]["public.pair"]["done"]
+    seen = ops_by_id(records)
+    assert sorted(seen) == list(range(1, 4001))
+    assert all(ops == ["r"] for ops in seen.values())
+
+
+def _kafka_client_threads() -> Counter[str]:
+    """The threads librdkafka runs in this process for its clients (rdk:main, rdk:broker..., per client)."""
+    names: Counter[str] = Counter()
+    for comm in Path("/proc/self/task").glob("*/comm"):
+        try:
+            name = comm.read_text().strip()
+        except OSError:
+            continue  # the thread ended meanwhile
+        if name.startswith("rdk:"):
+            names[name] += 1
+    return names
+
+
+def test_a_stopped_connector_leaves_no_kafka_client_behind(database: str, kafka_bootstrap: str) -> None:
+    """Its producer, its admin client and the producer its own process copied snapshot chunks with are closed
+    when it stops: a client left to the garbage collector kept reconnecting, and logging, once the broker was
+    gone (after pytest's summary)."""
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.kept (id int PRIMARY KEY, pad text)")
+        conn.execute("INSERT INTO public.kept SELECT g, repeat('k', 100) FROM generate_series(1, 4000) g")
+        conn.execute("ANALYZE public.kept")
+    settings = connector_settings(
+        database,
+        unique_prefix(),
+        **{
+            "table.include.list": "public.kept",
+            "snapshot.fetch.size": "1000",
+            "snapshot.max.threads": "2",
+            "snapshot.max.threads.multiplier": "1",
+        },
+    )
+    # Only closing may end the connector's clients here, not a collection of what it left behind.
+    gc.collect()
+    gc.disable()
+    try:
+        before = _kafka_client_threads()
+        with running_connector(settings, kafka_bootstrap) as connector:
+            with psycopg.connect(database, autocommit=True) as conn:
+                conn.execute("INSERT INTO public.kept VALUES (0, 'streamed')")
+            wait_until(
+                lambda: connector.status.events_by_op.get("c"), timeout=60, what="the insert to stream"
+            )
+            threads = connector.status.snapshot["threads"]
+        left = _kafka_client_threads() - before
+    finally:
+        gc.enable()
+    assert threads == 2, "the snapshot was not parallel: the parent's own copier was not exercised"
+    assert not left, f"the stopped connector left Kafka client threads running: {dict(left)}"

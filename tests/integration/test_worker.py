@@ -316,3 +316,42 @@ def test_a_slot_held_outside_the_group_is_named_in_the_status(
             wait_for_state(api, name, "available")
     finally:
         outsider.close()
+
+
+def test_a_connector_another_worker_is_creating_reads_creating_on_every_worker(
+    database: str, kafka_bootstrap: str, tmp_path: Path
+) -> None:
+    make_items(database)
+    name = unique_prefix()
+    # Without a snapshot the winner creates the slot itself; the open transaction keeps that creation waiting
+    # (a logical slot waits for running transactions), so the winner holds the slot, still creating, well past
+    # its first status report, while the other worker stands by.
+    settings = connector_settings(
+        database, name, **{"table.include.list": "public.items", "snapshot.mode": "no_data"}
+    )
+    with psycopg.connect(database, autocommit=True) as conn:
+        conn.execute("CREATE TABLE public.blocker (id int)")
+    with worker_group(kafka_bootstrap, tmp_path, count=2) as workers, psycopg.connect(database) as blocker:
+        blocker.execute("INSERT INTO public.blocker VALUES (1)")
+        clients = [w.client() for w in workers]
+        assert clients[0].post("/connectors", json={"name": name, "config": settings}).status_code == 201
+        seen: list[tuple[str, str, str]] = []
+
+        def both_report_it_running() -> bool:
+            states = []
+            for worker, api in zip(workers, clients, strict=True):
+                response = api.get(f"/connectors/{name}/status")
+                if response.status_code == 404:  # this worker has not read the new config yet
+                    return False
+                body = response.json()
+                seen.append((worker.name, body["pgcdc"]["state"], body["pgcdc"].get("reason") or ""))
+                states.append((body["connector"]["state"], body["pgcdc"]["state"]))
+            return states == [("RUNNING", "creating")] * 2
+
+        wait_until(both_report_it_running, timeout=30, what="both workers to say creating", interval=0.05)
+        assert {state for _, state, _ in seen} == {"creating"}, seen
+        assert slot_active(database, settings["slot.name"])
+        blocker.commit()
+        wait_for_state(clients[1], name, "available")
+        for api in clients:
+            api.close()

@@ -3,9 +3,10 @@ KAFKA_CLIENT_CERT_KEY), with certificates the test makes.
 
 Tansu 0.6.0 cannot serve TLS itself (its ``--cert`` and ``--key`` options are declared as conflicting, so no
 TLS listener can be configured), so the TLS listener here is the test's proxy, which terminates TLS and
-requires a client certificate signed by the test CA; the broker advertises only that listener. SASL is not
-tested: Tansu's ``--authentication`` refuses every request, ``tansu user create`` included, before a user
-exists, and its memory storage loses users on restart, so no user can ever be made.
+requires a client certificate signed by the test CA; the broker advertises only that listener. A successful SASL
+login is not tested: this Tansu build keeps users on no storage at all (memory and S3 storage write none,
+PostgreSQL and SQLite storage are not built in), so with ``--authentication`` it refuses every login;
+``test_kafka_sasl.py`` tests how such a refusal is reported (docs/security.md, "Kafka over TLS and SASL").
 """
 
 from __future__ import annotations

@@ -17,7 +17,8 @@ import psycopg
 import pytest
 
 from pgcdc.config import parse_config
-from pgcdc.embedded.postgres import EmbeddedPostgres, run_account
+from pgcdc.embedded.install import run_account
+from pgcdc.embedded.postgres import EmbeddedPostgres
 from pgcdc.errors import SourceError
 from pgcdc.pipeline import Connector
 from pgcdc.produce.client import kafka_settings

@@ -15,7 +15,7 @@ from pgcdc.decode.messages import Begin, Commit, LogicalMessage
 from pgcdc.errors import ConfigError
 from pgcdc.events.change import ChangeEvent
 from pgcdc.lsn import Lsn
-from pgcdc.serialize.headers import context_headers, new_run_id
+from pgcdc.serialize.headers import Headers, context_headers, new_run_id
 from pgcdc.serialize.records import RecordSerializer
 from tests.unit.test_transaction_metadata import COMMIT_US, _builder, _config, _stream
 
@@ -38,19 +38,23 @@ def _events() -> list[ChangeEvent]:
     return [r for r in sink.records if isinstance(r, ChangeEvent)]
 
 
+def pairs(headers: Headers | None) -> list[tuple[str, str | bytes | None]] | None:
+    """The headers as Kafka stores them: name and value pairs, in order."""
+    return None if headers is None else list(headers.items())
+
+
 def test_context_headers_bytes_are_debeziums() -> None:
-    assert context_headers(logical_name="pfx", run_id=RUN_ID) == CONTEXT
+    assert pairs(context_headers(logical_name="pfx", run_id=RUN_ID)) == CONTEXT
     # A worker writes a STRING header as its UTF-8 text, unquoted and unescaped.
-    assert context_headers(logical_name='é"x', run_id=RUN_ID)[0] == (
-        "__debezium.context.connectorLogicalName",
-        'é"x'.encode(),
+    assert context_headers(logical_name='é"x', run_id=RUN_ID)["__debezium.context.connectorLogicalName"] == (
+        'é"x'.encode()
     )
 
 
 def test_every_row_record_carries_them_after_the_key_change_header() -> None:
     serializer = RecordSerializer(server_name="pfx", dbname="postgres", run_id=RUN_ID)
     summary = [
-        ("tombstone" if e.tombstone else e.op, e.key, serializer.headers(e))
+        ("tombstone" if e.tombstone else e.op, e.key, pairs(serializer.headers(e)))
         for e in _events()
         if e.table is not None
     ]
@@ -65,7 +69,7 @@ def test_every_row_record_carries_them_after_the_key_change_header() -> None:
     ]
 
 
-def test_plain_rows_share_one_list_and_messages_get_none() -> None:
+def test_plain_rows_share_one_dict_and_messages_get_none() -> None:
     serializer = RecordSerializer(server_name="pfx", dbname="postgres", run_id=RUN_ID)
     events = _events()
     plain = [serializer.headers(e) for e in events if e.table is not None and e.key_change is None]
@@ -78,7 +82,7 @@ def test_plain_rows_share_one_list_and_messages_get_none() -> None:
 def test_off_leaves_only_the_key_change_headers() -> None:
     serializer = RecordSerializer(server_name="pfx", dbname="postgres", run_id=None)
     headers = [serializer.headers(e) for e in _events()]
-    assert [h for h in headers if h is not None] == [
+    assert [pairs(h) for h in headers if h is not None] == [
         [("__debezium.newkey", b'{"id":10}')],
         [("__debezium.newkey", b'{"id":10}')],
         [("__debezium.oldkey", b'{"id":1}')],

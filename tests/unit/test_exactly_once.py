@@ -7,7 +7,7 @@ from typing import Any
 import orjson
 import pytest
 
-from pgcdc.ack.committer import POLL_BATCH_FRAMES, OffsetCommitter
+from pgcdc.ack.committer import IDLE_OFFSET_STEP_BYTES, POLL_BATCH_FRAMES, OffsetCommitter
 from pgcdc.ack.offsets import SourceOffset, offset_key
 from pgcdc.config import parse_config
 from pgcdc.errors import ConfigError, ProducerFencedError, SinkError
@@ -106,7 +106,8 @@ class FakeTransactions:
     def begin(self) -> None:
         self.open = True
 
-    def commit(self, record: Any) -> None:
+    def commit(self, record: Any, *, delivered: Any) -> None:
+        delivered()
         if self._fail_with is not None:
             self.abort()
             raise self._fail_with
@@ -182,3 +183,48 @@ def test_a_failed_commit_keeps_the_committed_offset(error: SinkError) -> None:
     with pytest.raises(SinkError):
         commits.commit(SourceOffset(lsn=Lsn(200)))
     assert commits.confirmable == 100 and transactions.aborts == 1 and not commits.open
+
+
+def test_idle_the_offset_moves_alone_once_the_position_is_a_step_past_it() -> None:
+    transactions = FakeTransactions()
+    stored = SourceOffset(lsn=Lsn(1000), tx_id=7, ts_usec=42)
+    commits = committer(transactions, stored=stored)
+    commits.caught_up(Lsn(1000 + IDLE_OFFSET_STEP_BYTES - 1))
+    assert transactions.commits == []  # not a transaction per keepalive
+    transactions.begin()
+    commits.caught_up(Lsn(1000 + IDLE_OFFSET_STEP_BYTES))
+    assert transactions.commits == [], (
+        "an open transaction commits at its boundary, with the builder's offset"
+    )
+    transactions.abort()
+    commits.caught_up(Lsn(1000 + IDLE_OFFSET_STEP_BYTES))
+    moved = SourceOffset(lsn=Lsn(1000 + IDLE_OFFSET_STEP_BYTES), tx_id=7, ts_usec=42)
+    assert transactions.commits == [("connect-offsets-g", b"k", moved.value())]
+    assert orjson.loads(moved.value())["lsn_commit"] == moved.lsn
+    assert commits.confirmable == moved.lsn and not commits.open
+
+
+def test_a_stream_busy_with_changes_not_captured_moves_the_offset_without_falling_idle() -> None:
+    """Transactions of tables not captured end one after another with nothing open: the offset moves once a
+    step past the committed one, as when idle (CI saw a slot keep 171 MB while the stream never paused)."""
+    transactions = FakeTransactions()
+    commits = committer(transactions, stored=SourceOffset(lsn=Lsn(1000), tx_id=7, ts_usec=42))
+    ends = [Lsn(1000 + step * IDLE_OFFSET_STEP_BYTES // 4) for step in range(1, 6)]
+    for end in ends:
+        commits.transaction_ended(SourceOffset(lsn=end, tx_id=8, ts_usec=43))
+    assert [SourceOffset.parse(r[2]).lsn for r in transactions.commits] == [ends[3]]
+    assert commits.confirmable == ends[3]
+
+
+def test_a_transaction_ending_inside_an_open_one_commits_only_when_due() -> None:
+    transactions = FakeTransactions()
+    commits = committer(transactions, stored=SourceOffset(lsn=Lsn(1000)))
+    transactions.begin()
+    commits.frame()
+    far = SourceOffset(lsn=Lsn(1000 + 2 * IDLE_OFFSET_STEP_BYTES), tx_id=9)
+    commits.transaction_ended(far)
+    assert transactions.commits == [] and commits.open, "a poll boundary commits after a batch or a pause"
+    for _ in range(POLL_BATCH_FRAMES):
+        commits.frame()
+    commits.transaction_ended(far)
+    assert transactions.commits == [("connect-offsets-g", b"k", far.value())]

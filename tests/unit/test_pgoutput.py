@@ -91,6 +91,12 @@ def test_insert_update_delete_tuples() -> None:
     assert delete == Delete(7, ["1", None], True)
 
 
+def test_an_insert_keeps_an_oid_past_two_to_the_31() -> None:
+    # OIDs are unsigned 32-bit and wrap around on busy clusters; the compiled decoder reads them byte by byte.
+    for oid in (2**31, 2**32 - 1):
+        assert decode(b"I" + struct.pack(">I", oid) + b"N" + tuple_data("1")) == Insert(oid, ["1"])
+
+
 def test_truncate_and_message() -> None:
     truncate = decode(b"T" + struct.pack(">ib", 2, 3) + struct.pack(">II", 10, 11))
     assert truncate == Truncate((10, 11), True, True)

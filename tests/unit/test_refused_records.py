@@ -1,5 +1,5 @@
-"""errors.tolerance=all for records Kafka refuses as too large: the broker's refusal (a delivery report) is
-dropped or dead-lettered like the producer's; other errors still fail; config errors name the key."""
+"""Records Kafka refuses as too large: the producer's refusal is dead-lettered under errors.tolerance=all; the
+broker's (a delivery report, for a whole batch) always stops the connector; the settings."""
 
 from __future__ import annotations
 
@@ -9,62 +9,49 @@ import orjson
 import pytest
 from confluent_kafka import KafkaError
 
+from pgcdc.ack.tracker import AckTracker
 from pgcdc.config import ErrorTolerance, parse_config
 from pgcdc.errors import ConfigError, SinkError
 from pgcdc.events.change import ChangeEvent, SourcePosition
 from pgcdc.lsn import Lsn
-from pgcdc.pipeline import ConnectorStatus
-from pgcdc.produce.refused import RefusedRecords
+from pgcdc.produce.refused import RecordTooLargeError, Refusal, RefusedRecords
+from pgcdc.status import ConnectorStatus
 
 KEY = b'{"schema":{},"payload":{"id":7}}'
 EVENT = ChangeEvent("m", None, None, None, None, SourcePosition(1, 5_000_000, None), Lsn(0x1_0000_0010), None)
 
 
-def records(
-    dead_letter: str | None, produced: list[tuple[Any, ...]], *, now_fails: bool = False
-) -> tuple[RefusedRecords, ConnectorStatus]:
+class DeliveredMessage:
+    """What librdkafka hands a delivery callback, as far as pgcdc reads it."""
+
+    def __init__(self, topic: str, key: bytes, value: bytes) -> None:
+        self._topic, self._key, self._value = topic, key, value
+
+    def topic(self) -> str:
+        return self._topic
+
+    def key(self) -> bytes:
+        return self._key
+
+    def value(self) -> bytes:
+        return self._value
+
+
+def test_a_record_the_producer_refuses_is_dead_lettered_with_its_key_and_an_error_record() -> None:
+    produced: list[tuple[Any, ...]] = []
     status = ConnectorStatus()
-
-    def produce(*args: Any) -> None:
-        produced.append(("wait", *args))
-
-    def produce_now(*args: Any) -> None:
-        if now_fails:
-            raise SinkError("buffer full")
-        produced.append(("now", *args))
-
     refused = RefusedRecords(
-        errors=ErrorTolerance(tolerate=True, dead_letter_topic=dead_letter, context_headers=False),
+        errors=ErrorTolerance(tolerate=True, dead_letter_topic="dlq", context_headers=False),
         connector="c1",
-        dead_letter_topic=dead_letter,
-        produce=produce,
-        produce_now=produce_now,
+        dead_letter_topic="dlq",
+        produce=lambda *args: produced.append(args),
         status=status,
     )
-    return refused, status
-
-
-def test_a_broker_refusal_is_dropped_and_settles_the_ack(caplog: pytest.LogCaptureFixture) -> None:
-    produced: list[tuple[Any, ...]] = []
-    refused, status = records(None, produced)
     acks: list[Any] = []
-    delivered = refused.watch(lambda e, m: acks.append(e), EVENT, "p.t", KEY, 5000, None)
-    delivered(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), None)
-    assert acks == [None] and produced == [] and status.records_skipped == 1
-    assert (
-        'skipped the record for key {"id":7} in topic p.t is 5000 bytes, over the broker\'s limit'
-        in caplog.text
-    )
-
-
-def test_a_broker_refusal_is_dead_lettered_without_waiting() -> None:
-    produced: list[tuple[Any, ...]] = []
-    refused, status = records("dlq", produced)
-    acks: list[Any] = []
-    delivered = refused.watch(lambda e, m: acks.append(e), EVENT, "p.t", KEY, 5000, None)
-    delivered(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), None)
-    ((how, topic, key, value, callback, headers),) = produced
-    assert (how, topic, key, headers) == ("now", "dlq", KEY, [])
+    limit = "the producer's message.max.bytes (1000000)"
+    refused.handle(Refusal("p.t", KEY, 5000, limit).about(EVENT), lambda e, m: acks.append(e), None)
+    ((topic, key, value, callback, headers),) = produced
+    assert (topic, key, headers) == ("dlq", KEY, {})
     assert orjson.loads(value) == {
         "error": "record too large",
         "topic": "p.t",
@@ -73,21 +60,41 @@ def test_a_broker_refusal_is_dead_lettered_without_waiting() -> None:
         "lsn": "1/10",
         "ts_ms": 5000,
         "size_bytes": 5000,
-        "limit": "the broker's limit",
+        "limit": limit,
         "connector": "c1",
     }
-    assert acks == [] and status.records_dead_lettered == 1
+    assert acks == [] and (status.records_skipped, status.records_dead_lettered) == (1, 1)
     callback(None, None)  # the dead-letter record's own delivery settles the row
     assert acks == [None]
 
 
-def test_other_errors_and_a_failed_dead_letter_still_fail_the_delivery() -> None:
-    refused, _ = records("dlq", [], now_fails=True)
-    acks: list[Any] = []
-    delivered = refused.watch(lambda e, m: acks.append(e), EVENT, "p.t", KEY, 5000, None)
-    delivered(KafkaError(KafkaError._MSG_TIMED_OUT), None)
-    delivered(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), None)
-    assert [e.code() for e in acks] == [KafkaError._MSG_TIMED_OUT, KafkaError.MSG_SIZE_TOO_LARGE]
+def test_a_broker_refusal_stops_unretried_with_an_error_naming_key_size_and_the_fix() -> None:
+    """librdkafka does not split a batch the broker refuses, so the refusal cannot be skipped, under any
+    errors.tolerance: the records that fit would be lost with it."""
+    tracker = AckTracker()
+    tracker.fail(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), DeliveredMessage("p.t", KEY, b"x" * 5000))
+    with pytest.raises(RecordTooLargeError) as refused:
+        tracker.raise_if_failed()
+    assert not refused.value.retriable
+    message = str(refused.value)
+    assert message.startswith(
+        'Kafka refused the record for key {"id":7} in topic p.t (5000 bytes) and the batch it was sent in'
+    )
+    assert "cannot be skipped" in message
+    assert "Keep PGCDC_KAFKA_MESSAGE_MAX_BYTES under the topic's max.message.bytes" in message
+    assert message.endswith("nothing after this row was confirmed")
+
+
+def test_a_delivery_refused_as_too_large_is_not_retried_one_timed_out_is() -> None:
+    tracker = AckTracker()
+    tracker.fail(KafkaError(KafkaError.MSG_SIZE_TOO_LARGE), None)
+    with pytest.raises(SinkError) as too_large:
+        tracker.raise_if_failed()
+    timed_out = AckTracker()
+    timed_out.fail(KafkaError(KafkaError._MSG_TIMED_OUT), None)
+    with pytest.raises(SinkError) as waited:
+        timed_out.raise_if_failed()
+    assert (too_large.value.retriable, waited.value.retriable) == (False, True)
 
 
 BASE = {"topic.prefix": "p", "database.user": "u", "database.dbname": "d"}

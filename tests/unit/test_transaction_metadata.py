@@ -271,9 +271,9 @@ def test_key_change_headers_as_a_connect_worker_writes_them() -> None:
     serializer = RecordSerializer(server_name="pfx", dbname="postgres")
     changed = [r for r in sink.records if isinstance(r, ChangeEvent) and r.key_change is not None]
     assert [(r.op, r.tombstone, serializer.headers(r)) for r in changed] == [
-        ("d", False, [("__debezium.newkey", b'{"id":10}')]),
-        ("d", True, [("__debezium.newkey", b'{"id":10}')]),
-        ("c", False, [("__debezium.oldkey", b'{"id":1}')]),
+        ("d", False, {"__debezium.newkey": b'{"id":10}'}),
+        ("d", True, {"__debezium.newkey": b'{"id":10}'}),
+        ("c", False, {"__debezium.oldkey": b'{"id":1}'}),
     ]
     plain = [r for r in sink.records if isinstance(r, ChangeEvent) and r.key_change is None]
     assert all(serializer.headers(r) is None for r in plain)

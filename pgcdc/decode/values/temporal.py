@@ -202,9 +202,18 @@ def timestamptz_converter(column: ColumnInfo, modes: TypeModes) -> Converter:
         return f".{micros:06d}".rstrip("0") if micros else ""
 
     def convert(text: str) -> object:
-        if full_micros and len(text) == 29 and text[26:] == "+00" and text[19] == "." and text[10] == " ":
-            # Six fraction digits (nine times in ten): Debezium's text is the same characters, rearranged.
-            return text[:10] + "T" + text[11:26] + "Z"
+        if (
+            full_micros
+            and len(text) == 29
+            and text[26] == "+"
+            and text[27] == "0"
+            and text[28] == "0"
+            and text[19] == "."
+            and text[10] == " "
+        ):
+            # Six fraction digits (nine times in ten): Debezium's text is the same characters, rearranged. Tested
+            # one character at a time and joined once: three allocations where slicing and adding took six.
+            return f"{text[:10]}T{text[11:26]}Z"
         if text[-3:] == "+00" and text[10:11] == " " and text[4:5] == "-" and text[19:20] in (".", "+"):
             # A UTC server's own text (4-digit years, not BC): the answer is a re-arrangement of it, no parse.
             micros = int(text[20:-3].ljust(6, "0")) if text[19] == "." else 0
