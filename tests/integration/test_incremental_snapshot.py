@@ -99,6 +99,15 @@ def incremental_rows(records: list[Record]) -> list[dict[str, Any]]:
     ]
 
 
+def windows_opened(conn: psycopg.Connection[tuple[object, ...]]) -> int:
+    """The chunks pgcdc has begun: the open watermarks it wrote into the signal table."""
+    row = conn.execute(
+        "SELECT count(*) FROM public.debezium_signal WHERE type = 'snapshot-window-open'"
+    ).fetchone()
+    assert row is not None
+    return int(str(row[0]))
+
+
 @contextmanager
 def racing_writes(dsn: str, ids: int) -> Iterator[threading.Event]:
     """Updates, deletes and re-inserts of random keys, one per transaction, until the block ends."""
@@ -339,20 +348,32 @@ def test_kill_9_mid_snapshot_under_writes_leaves_no_gap_and_no_stale_row(
         wait_until(lambda: b"streaming" in log.read_bytes(), timeout=60, what="streaming")
         with racing_writes(database, rows):
             send_signal(database, "sig", "execute-snapshot", snapshot_of("public.items"))
-            read_topic(
-                kafka_bootstrap, topic, until=lambda got: len(incremental_rows(got)) >= 500, timeout=60
-            )
+            # Killed by pgcdc's own progress, its open watermarks as it writes them, a sixth of the way in. A
+            # reader of the topic lags far behind: waiting for it let the whole snapshot finish before the kill
+            # once, leaving nothing to resume.
+            with psycopg.connect(database, autocommit=True) as watcher:
+                wait_until(
+                    lambda: windows_opened(watcher) >= 50, timeout=60, what="50 chunks of the snapshot"
+                )
             process.kill()
             process.wait(30)
-            killed_at = len(log.read_bytes())
+            before_kill = log.read_bytes()
+            assert b"incremental snapshot completed" not in before_kill
+            killed_at = len(before_kill)
             process = pgcdc_process(settings, kafka_bootstrap, tmp_path)
             # It resumes from the last open watermark it confirmed up to (or, had it confirmed nothing past the
             # signal yet, meets the signal again and starts over); either way it must finish.
-            wait_until(
-                lambda: b"incremental snapshot completed" in log.read_bytes()[killed_at:],
-                timeout=120,
-                what="the snapshot to finish after the restart",
-            )
+            try:
+                wait_until(
+                    lambda: b"incremental snapshot completed" in log.read_bytes()[killed_at:],
+                    timeout=120,
+                    what="the snapshot to finish after the restart",
+                )
+            except AssertionError as err:
+                restarted = log.read_bytes()[killed_at:].decode(errors="replace")
+                raise AssertionError(
+                    f"{err}; the restarted connector's log ends:\n{restarted[-4000:]}"
+                ) from None
         table, records = table_and_topic(database, kafka_bootstrap, topic, end_id=rows + 1)
     finally:
         process.kill()
