@@ -3,6 +3,14 @@
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.string cimport memcpy
+from orjson import dumps as _orjson_dumps
+
+from pgcdc.serialize.escapes import upper_case_escapes
+
+
+cdef extern from "string.h":
+    # GNU's (and the BSDs'); Python.h defines _GNU_SOURCE first.
+    void* memmem(const void* haystack, size_t haystack_size, const void* needle, size_t needle_size) nogil
 
 
 cdef inline Py_ssize_t _digits(unsigned long long n, char* out) noexcept:
@@ -25,6 +33,14 @@ cdef inline char* _put(char* at, bytes piece) noexcept:
     cdef Py_ssize_t size = PyBytes_GET_SIZE(piece)
     memcpy(at, PyBytes_AS_STRING(piece), size)
     return at + size
+
+
+def json_bytes(value):
+    # memmem, not bytes.find: the method call's argument tuple cost more than the search.
+    cdef bytes data = _orjson_dumps(value)
+    if memmem(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), b"\\u00", 4) != NULL:
+        data = upper_case_escapes(data)
+    return data
 
 
 def row_value(tuple pieces not None, bytes before not None, bytes after not None, bytes transaction not None,

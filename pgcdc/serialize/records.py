@@ -9,17 +9,14 @@ orjson writes compact JSON in insertion order, as Jackson does.
 from __future__ import annotations
 
 import base64
-import re
 from dataclasses import dataclass
 from time import time_ns
 from typing import TYPE_CHECKING
 
-import orjson
-
 from pgcdc import __version__
 from pgcdc.events.change import ChangeEvent, SourcePosition, TransactionBlock, TransactionMarker
 from pgcdc.events.table import CapturedTable
-from pgcdc.serialize.assembly import row_value
+from pgcdc.serialize.assembly import json_bytes, row_value
 from pgcdc.serialize.headers import Headers, context_headers, struct_header
 from pgcdc.serialize.schemas import (
     HEARTBEAT_KEY_SCHEMA,
@@ -47,28 +44,6 @@ _LSN_MARK = str(0x5EED - 2**63).encode()
 _NULL = b"null"
 _OPS = {op: op.encode() for op in ("c", "u", "d", "r", "t")}
 
-# Jackson escapes a control character as \u00XX with upper-case hex, orjson with lower-case: same JSON, other
-# bytes. An escape is a backslash preceded by an even number of backslashes (an odd one is an escaped backslash).
-_CONTROL_ESCAPE = re.compile(rb"(?<!\\)((?:\\\\)*)\\u00([0-9a-f]{2})")
-
-
-def _upper_escape(match: re.Match[bytes]) -> bytes:
-    return match.group(1) + b"\\u00" + match.group(2).upper()
-
-
-# Bound once: looking up orjson.dumps and bytes.find by name took about a third of the time of a key's _dumps.
-_orjson_dumps = orjson.dumps
-_find = bytes.find
-
-
-def _dumps(value: object) -> bytes:
-    data = _orjson_dumps(value)
-    # find, not `in`: bytes.__contains__ first tries the operand as an integer and clears the TypeError, which
-    # cost more than the search (about 1,800 instructions per call).
-    if _find(data, b"\\u00") >= 0:
-        data = _CONTROL_ESCAPE.sub(_upper_escape, data)
-    return data
-
 
 def _block(block: TransactionBlock | None) -> dict[str, object] | None:
     if block is None:
@@ -81,7 +56,7 @@ def _block(block: TransactionBlock | None) -> dict[str, object] | None:
 
 
 def _prefix(schema: Schema) -> bytes:
-    return b'{"schema":' + _dumps(schema) + b',"payload":'
+    return b'{"schema":' + json_bytes(schema) + b',"payload":'
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,7 +102,9 @@ class RecordSerializer:
         self._last_source: tuple[SourcePosition, str, str, dict[str, object]] | None = None
         self._message_key_prefix = _prefix(MESSAGE_KEY_SCHEMA)
         self._message_value_prefix = _prefix(MESSAGE_VALUE_SCHEMA)
-        self._heartbeat_key = _prefix(HEARTBEAT_KEY_SCHEMA) + _dumps({"serverName": server_name}) + _SUFFIX
+        self._heartbeat_key = (
+            _prefix(HEARTBEAT_KEY_SCHEMA) + json_bytes({"serverName": server_name}) + _SUFFIX
+        )
         self._heartbeat_value_prefix = _prefix(HEARTBEAT_VALUE_SCHEMA)
         self._transaction_key_prefix = _prefix(TRANSACTION_KEY_SCHEMA)
         self._transaction_value_prefix = _prefix(TRANSACTION_VALUE_SCHEMA)
@@ -151,7 +128,9 @@ class RecordSerializer:
     def _template(self, table: CapturedTable, position: SourcePosition) -> _RowTemplate | None:
         """The value template of ``table``'s events in the transaction at ``position``; None when the table's
         names happen to contain the LSN mark (then the payload is built as a dict)."""
-        source = _dumps(self._source_block(position, table.table.schema, table.table.table, int(_LSN_MARK)))
+        source = json_bytes(
+            self._source_block(position, table.table.schema, table.table.table, int(_LSN_MARK))
+        )
         lsn_null = position.snapshot == "incremental"
         if source.count(_LSN_MARK) != (1 if lsn_null else 2):
             return None
@@ -223,11 +202,11 @@ class RecordSerializer:
         if event.key is None:
             return None
         if event.table is None:
-            return self._message_key_prefix + _dumps(event.key) + _SUFFIX
+            return self._message_key_prefix + json_bytes(event.key) + _SUFFIX
         prefix = self._prefixes(event.table).key
         if prefix is None:
             return None
-        return b"".join((prefix, _dumps(event.key), _SUFFIX))  # one copy of the schema, not two
+        return b"".join((prefix, json_bytes(event.key), _SUFFIX))  # one copy of the schema, not two
 
     def value(self, event: ChangeEvent) -> bytes | None:
         if event.tombstone:
@@ -255,9 +234,9 @@ class RecordSerializer:
                 block = event.transaction
                 return row_value(
                     pieces,
-                    _NULL if before is None else _dumps(before),
-                    _NULL if after is None else _dumps(after),
-                    _NULL if block is None else _dumps(_block(block)),
+                    _NULL if before is None else json_bytes(before),
+                    _NULL if after is None else json_bytes(after),
+                    _NULL if block is None else json_bytes(_block(block)),
                     event.lsn,
                     not template.lsn_null,
                     now_ns,
@@ -272,7 +251,7 @@ class RecordSerializer:
             "ts_us": now_ns // 1000,
             "ts_ns": now_ns,
         }
-        return self._prefixes(table).value + _dumps(payload) + _SUFFIX
+        return self._prefixes(table).value + json_bytes(payload) + _SUFFIX
 
     def _message_value(self, event: ChangeEvent, now_ns: int) -> bytes:
         content = event.message_content or b""
@@ -283,7 +262,7 @@ class RecordSerializer:
             "transaction": _block(event.transaction),
             "message": {"prefix": event.message_prefix, "content": base64.b64encode(content).decode()},
         }
-        return self._message_value_prefix + _dumps(payload) + _SUFFIX
+        return self._message_value_prefix + json_bytes(payload) + _SUFFIX
 
     def headers(self, event: ChangeEvent) -> Headers | None:
         """The record's headers, in Debezium's order: the other key of a key-changing update, then (row records
@@ -304,7 +283,7 @@ class RecordSerializer:
 
     def transaction_marker(self, marker: TransactionMarker) -> tuple[bytes, bytes]:
         """Key and value of a BEGIN or END record."""
-        key = self._transaction_key_prefix + _dumps({"id": marker.id}) + _SUFFIX
+        key = self._transaction_key_prefix + json_bytes({"id": marker.id}) + _SUFFIX
         collections = marker.data_collections
         payload = {
             "status": marker.status,
@@ -315,8 +294,8 @@ class RecordSerializer:
             else [{"data_collection": name, "event_count": count} for name, count in collections],
             "ts_ms": marker.position.commit_time_us // 1000,
         }
-        return key, self._transaction_value_prefix + _dumps(payload) + _SUFFIX
+        return key, self._transaction_value_prefix + json_bytes(payload) + _SUFFIX
 
     def heartbeat(self, now_ms: int) -> tuple[bytes, bytes]:
         """Key and value of a heartbeat record."""
-        return self._heartbeat_key, self._heartbeat_value_prefix + _dumps({"ts_ms": now_ms}) + _SUFFIX
+        return self._heartbeat_key, self._heartbeat_value_prefix + json_bytes({"ts_ms": now_ms}) + _SUFFIX

@@ -94,3 +94,17 @@ def test_the_compiled_twin_refuses_pieces_that_are_not_nine_bytes() -> None:
         twin.row_value(PIECES[:8], b"null", b"{}", b"null", 1, True, 10**18)
     with pytest.raises(TypeError):
         twin.row_value((*PIECES[:8], "}}"), b"null", b"{}", b"null", 1, True, 10**18)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        {"id": 1},
+        "a\x1fb",
+        {"k\x1a": ["\x7f", "é", "literal \\u001f", "\\\x1e"]},
+        None,
+        ["", 2**63, -1.5],
+    ],
+)
+def test_the_compiled_twin_writes_the_same_json(value: object) -> None:
+    assert compiled().json_bytes(value) == plain().json_bytes(value)

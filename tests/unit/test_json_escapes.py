@@ -8,7 +8,8 @@ import pytest
 from pgcdc.decode.messages import Begin, Commit, Insert
 from pgcdc.events.change import ChangeEvent
 from pgcdc.lsn import Lsn
-from pgcdc.serialize.records import RecordSerializer, _dumps
+from pgcdc.serialize.assembly import json_bytes
+from pgcdc.serialize.records import RecordSerializer
 from tests.unit.test_transaction_metadata import COMMIT_US, T, _builder
 
 
@@ -26,8 +27,8 @@ from tests.unit.test_transaction_metadata import COMMIT_US, T, _builder
 def test_control_escapes_are_upper_case_and_everything_else_is_unchanged(
     value: object, expected: bytes
 ) -> None:
-    assert _dumps(value) == expected
-    assert orjson.loads(_dumps(value)) == value
+    assert json_bytes(value) == expected
+    assert orjson.loads(json_bytes(value)) == value
 
 
 def test_a_record_value_carries_jacksons_escapes() -> None:
