@@ -104,7 +104,7 @@ def frames(events: int) -> Iterator[tuple[bytes, Lsn]]:
         xid += 1
 
 
-class _NullProducer:
+class NullProducer:
     """Takes records and keeps nothing (or their hash): what is measured is pgcdc's side of produce()."""
 
     def __init__(self, digest: Any | None) -> None:
@@ -131,6 +131,30 @@ class _KnownTopics:
         pass
 
 
+def offline_sink(
+    serializer: RecordSerializer,
+    producer: NullProducer,
+    *,
+    sink_class: type[KafkaSink] = KafkaSink,
+    **extra: Any,
+) -> KafkaSink:
+    """A KafkaSink (or ``sink_class``, given ``extra``) that needs no broker: every topic exists, and ``producer``
+    takes the records."""
+    sink = sink_class(
+        kafka=KafkaSettings(bootstrap_servers="", client_config={"log_level": "4"}),
+        topics=cast(TopicAdmin, _KnownTopics()),
+        serializer=serializer,
+        max_queue_bytes=32 << 20,
+        message_topic="bench.message",
+        transaction_topic="bench.transaction",
+        on_wait=lambda: None,
+        status=ConnectorStatus(),
+        **extra,
+    )
+    sink._producer = producer  # type: ignore[assignment]
+    return sink
+
+
 def _describe(config: Any) -> Any:
     catalog = {
         name: ColumnInfo(name, oid, type_name, -1, not not_null, default)
@@ -146,17 +170,7 @@ def _describe(config: Any) -> Any:
 def run(events: int, *, digest: Any | None = None, frames_only: bool = False) -> None:
     config = parse_config({"topic.prefix": "bench", "database.url": "postgresql://u@h/bench"}, env={})
     serializer = RecordSerializer(server_name="bench", dbname="bench", run_id=FIXED_RUN_ID)
-    sink = KafkaSink(
-        kafka=KafkaSettings(bootstrap_servers="", client_config={"log_level": "4"}),
-        topics=cast(TopicAdmin, _KnownTopics()),
-        serializer=serializer,
-        max_queue_bytes=32 << 20,
-        message_topic="bench.message",
-        transaction_topic="bench.transaction",
-        on_wait=lambda: None,
-        status=ConnectorStatus(),
-    )
-    sink._producer = _NullProducer(digest)  # type: ignore[assignment]
+    sink = offline_sink(serializer, NullProducer(digest))
     tracker = AckTracker()
     builder = EventBuilder(config=config, describe=_describe(config), tracker=tracker, sink=sink)
     handle = builder.handle

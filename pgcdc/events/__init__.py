@@ -13,7 +13,10 @@ if TYPE_CHECKING:
 
 
 class EventSink(Protocol):
-    """Where built events go: the serialize+produce stage, or a test's list."""
+    """Where built events go: the serialize+produce stage, or a test's list.
+
+    A sink may also have ``emit_insert(table, values, lsn, position, ack, transactions) -> bool``, which writes
+    an insert straight from its tuple when it can (KafkaSink); the builder then makes no event of it."""
 
     def emit(self, event: ChangeEvent) -> None: ...
 
@@ -27,3 +30,7 @@ class SignalObserver(Protocol):
     def signal(self, row: Row, lsn: Lsn, ack: TransactionAck | None, position: SourcePosition) -> None: ...
 
     def changed(self, table: CapturedTable, key: Row | None, tx_id: int | None) -> None: ...
+
+    @property
+    def watching(self) -> bool:
+        """Whether ``changed`` may act: while it cannot, row events need not be built for it."""

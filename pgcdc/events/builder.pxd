@@ -12,6 +12,7 @@ cdef class EventBuilder:
     cdef object _describe
     cdef object _tracker
     cdef object _sink
+    cdef object _emit_insert
     cdef dict _tables
     cdef object _ack
     cdef SourcePosition _position

@@ -49,6 +49,8 @@ class EventBuilder:
         self._describe = describe
         self._tracker = tracker
         self._sink = sink
+        # A sink that can write an insert straight from its tuple (KafkaSink), skipping the event.
+        self._emit_insert: Callable[..., bool] | None = getattr(sink, "emit_insert", None)
         self._tables: dict[int, CapturedTable | None] = {}
         self._ack: TransactionAck | None = None
         self._position = SourcePosition(tx_id=None, commit_time_us=0, last_commit_lsn=None)
@@ -186,6 +188,13 @@ class EventBuilder:
             # Debezium acts on a signal before writing the signal row's own event.
             self._signals.signal(table.row(message.new), lsn, self._ack, self._position)
         if "c" in self._skipped:
+            return
+        emit_insert = self._emit_insert
+        if (
+            emit_insert is not None
+            and (self._signals is None or not self._signals.watching)
+            and emit_insert(table, message.new, lsn, self._position, self._ack, self._transactions)
+        ):
             return
         after = table.row(message.new)
         self._emit("c", table, table.key(after), None, after, lsn)

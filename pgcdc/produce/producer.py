@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
@@ -13,6 +13,9 @@ from pgcdc.ack.tracker import TransactionAck
 from pgcdc.config import ConnectorConfig, ErrorTolerance
 from pgcdc.errors import SinkError
 from pgcdc.events.change import ChangeEvent, SourcePosition, TransactionMarker
+from pgcdc.events.table import CapturedTable
+from pgcdc.events.transaction import TransactionMetadata
+from pgcdc.lsn import Lsn
 from pgcdc.produce.client import KafkaSettings
 from pgcdc.produce.refused import RecordTooLargeError, Refusal, RefusedRecords
 from pgcdc.produce.topics import TopicAdmin
@@ -199,6 +202,34 @@ class KafkaSink:
             # Once per transaction (its events share one position), not per record.
             self._position = position
             self._status.last_event_commit_ms = position.commit_time_us // 1000
+
+    def emit_insert(
+        self,
+        table: CapturedTable,
+        values: Sequence[object],
+        lsn: Lsn,
+        position: SourcePosition,
+        ack: TransactionAck | None,
+        transactions: TransactionMetadata | None,
+    ) -> bool:
+        """An insert written straight from its tuple, as ``emit`` would write its event; False when it cannot be
+        (see RecordSerializer.insert_parts), and then nothing was done: the caller emits the event."""
+        if self._refused is not None:
+            return (
+                False  # a refusal names the event's table and key: errors.tolerance=all takes the event path
+            )
+        parts = self._serializer.insert_parts(table, values, position)
+        if parts is None:
+            return False
+        key, after = parts
+        block = None if transactions is None else transactions.block(table.collection, lsn)
+        value = self._serializer.insert_value(table, after, block, lsn)
+        self.produce(self.ensure_topic(table.topic), key, value, _delivery(ack), self._serializer.context)
+        self._counts["c"] = self._counts.get("c", 0) + 1
+        if position is not self._position:
+            self._position = position
+            self._status.last_event_commit_ms = position.commit_time_us // 1000
+        return True
 
     def add_counts(self, by_op: dict[str, int], skipped: int, dead_lettered: int) -> None:
         """Count records another producer wrote for this connector (a snapshot worker process's) in its status,

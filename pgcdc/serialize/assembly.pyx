@@ -2,10 +2,16 @@
 """The compiled form of assembly.py (see there): one allocation, the pieces copied in, the digits written in."""
 
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
+from cpython.mem cimport PyMem_Free, PyMem_Malloc
+from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.string cimport memcpy
 from orjson import dumps as _orjson_dumps
 
+from pgcdc.decode.values import INTEGER_TEXT, STRING_TEXT
 from pgcdc.serialize.escapes import upper_case_escapes
+
+cdef int _INTEGER_TEXT = INTEGER_TEXT
+cdef int _STRING_TEXT = STRING_TEXT
 
 
 cdef extern from "string.h":
@@ -41,6 +47,130 @@ def json_bytes(value):
     if memmem(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), b"\\u00", 4) != NULL:
         data = upper_case_escapes(data)
     return data
+
+
+cdef struct _Part:
+    const char* data
+    Py_ssize_t size
+    bint quoted  # a string's UTF-8 that needs no escape: the quotes go around it as it is copied
+
+
+cdef bint _integer_text(const char* data, Py_ssize_t size) noexcept:
+    """PostgreSQL's text of an integer: no sign for zero and positives, no leading zeros."""
+    cdef Py_ssize_t i = 1 if size > 0 and data[0] == b"-" else 0
+    if i == size:
+        return False
+    if data[i] == b"0":
+        return size == 1
+    while i < size:
+        if data[i] < b"0" or data[i] > b"9":
+            return False
+        i += 1
+    return True
+
+
+cdef bint _plain_string(const char* data, Py_ssize_t size) noexcept:
+    """Nothing orjson escapes: no control character, quote or backslash."""
+    cdef Py_ssize_t i
+    cdef unsigned char c
+    for i in range(size):
+        c = <unsigned char>data[i]
+        if c < 0x20 or c == 0x22 or c == 0x5C:
+            return False
+    return True
+
+
+cdef char* _put_part(char* at, bytes name, _Part* part) noexcept:
+    at = _put(at, name)
+    if part.quoted:
+        at[0] = b'"'
+        at += 1
+    memcpy(at, part.data, part.size)
+    at += part.size
+    if part.quoted:
+        at[0] = b'"'
+        at += 1
+    return at
+
+
+def row_json(tuple columns not None, tuple key_columns not None, values):
+    # The parts point into the tuple's strings and into ``held``, which keeps what this call made alive.
+    cdef Py_ssize_t count = len(columns)
+    cdef _Part* parts = <_Part*>PyMem_Malloc(max(count, 1) * sizeof(_Part))
+    if parts == NULL:
+        raise MemoryError()
+    cdef list held = []
+    cdef Py_ssize_t i, size, after_size = 2, key_size = 2
+    cdef const char* data
+    cdef int form
+    cdef tuple column
+    cdef bytes piece, after, key
+    cdef char* at
+    try:
+        for i in range(count):
+            column = <tuple>columns[i]
+            raw = values[<Py_ssize_t>column[1]]
+            form = <int>column[2]
+            if raw is None:
+                piece = <bytes>column[4]
+                parts[i] = _Part(PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece), False)
+                continue
+            if type(raw) is not str:
+                return None
+            if form == _INTEGER_TEXT:
+                data = PyUnicode_AsUTF8AndSize(raw, &size)
+                if not _integer_text(data, size):
+                    return None
+                parts[i] = _Part(data, size, False)
+                continue
+            value = raw if form == _STRING_TEXT or column[3] is None else column[3](raw)
+            if value is None:
+                piece = <bytes>column[4]
+                parts[i] = _Part(PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece), False)
+                continue
+            if type(value) is str:
+                data = PyUnicode_AsUTF8AndSize(value, &size)
+                if _plain_string(data, size):
+                    if value is not raw:
+                        held.append(value)
+                    parts[i] = _Part(data, size, True)
+                    continue
+            piece = json_bytes(value)
+            held.append(piece)
+            parts[i] = _Part(PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece), False)
+        for i in range(count):
+            after_size += PyBytes_GET_SIZE(<bytes>(<tuple>columns[i])[0]) + parts[i].size + 2 * parts[i].quoted
+        after_size += count - 1 if count > 0 else 0
+        for k in key_columns:
+            i = k
+            key_size += PyBytes_GET_SIZE(<bytes>(<tuple>columns[i])[0]) + parts[i].size + 2 * parts[i].quoted
+        key_size += len(key_columns) - 1 if len(key_columns) > 0 else 0
+        after = PyBytes_FromStringAndSize(NULL, after_size)
+        at = PyBytes_AS_STRING(after)
+        at[0] = b"{"
+        at += 1
+        for i in range(count):
+            if i > 0:
+                at[0] = b","
+                at += 1
+            at = _put_part(at, <bytes>(<tuple>columns[i])[0], &parts[i])
+        at[0] = b"}"
+        key = PyBytes_FromStringAndSize(NULL, key_size)
+        at = PyBytes_AS_STRING(key)
+        at[0] = b"{"
+        at += 1
+        first = True
+        for k in key_columns:
+            i = k
+            if not first:
+                at[0] = b","
+                at += 1
+            first = False
+            at = _put_part(at, <bytes>(<tuple>columns[i])[0], &parts[i])
+        at[0] = b"}"
+        return after, key
+    finally:
+        PyMem_Free(parts)
 
 
 def row_value(tuple pieces not None, bytes before not None, bytes after not None, bytes transaction not None,

@@ -32,3 +32,5 @@ cdef class RecordSerializer:
     cpdef object key(self, ChangeEvent event)
     cpdef object value(self, ChangeEvent event)
     cpdef object headers(self, ChangeEvent event)
+    cpdef object insert_parts(self, CapturedTable table, values, SourcePosition position)
+    cpdef bytes insert_value(self, CapturedTable table, bytes after, block, lsn)

@@ -9,14 +9,17 @@ orjson writes compact JSON in insertion order, as Jackson does.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from dataclasses import dataclass
 from time import time_ns
 from typing import TYPE_CHECKING
 
 from pgcdc import __version__
+from pgcdc.decode.values import text_form
 from pgcdc.events.change import ChangeEvent, SourcePosition, TransactionBlock, TransactionMarker
 from pgcdc.events.table import CapturedTable
-from pgcdc.serialize.assembly import json_bytes, row_value
+from pgcdc.lsn import Lsn
+from pgcdc.serialize.assembly import json_bytes, row_json, row_value
 from pgcdc.serialize.headers import Headers, context_headers, struct_header
 from pgcdc.serialize.schemas import (
     HEARTBEAT_KEY_SCHEMA,
@@ -31,8 +34,8 @@ from pgcdc.serialize.schemas import (
 )
 
 if TYPE_CHECKING:
-    # Only the plain module defines it: the compiled twin (assembly.pyx) has no type aliases.
-    from pgcdc.serialize.assembly import RowPieces
+    # Only the plain module defines them: the compiled twin (assembly.pyx) has no type aliases.
+    from pgcdc.serialize.assembly import RowColumn, RowPieces
 
 __all__ = ["Headers", "RecordSerializer"]
 
@@ -64,6 +67,20 @@ class _TablePrefixes:
     table: CapturedTable
     key: bytes | None
     value: bytes
+    row_plan: tuple[tuple[RowColumn, ...], tuple[int, ...]] | None
+    """``row_json``'s columns and key columns: a row's JSON straight from its tuple. None for a table with column
+    masks (applied to the row's dict) or without a key."""
+
+
+def _row_plan(table: CapturedTable) -> tuple[tuple[RowColumn, ...], tuple[int, ...]] | None:
+    if table.masks is not None or not table.key_fields:
+        return None
+    columns = tuple(
+        (json_bytes(f.name) + b":", f.position, text_form(f.convert), f.convert, json_bytes(f.absent))
+        for f in table.fields
+    )
+    names = [f.name for f in table.fields]
+    return columns, tuple(names.index(name) for name in table.key_names)
 
 
 class _RowTemplate:
@@ -121,7 +138,7 @@ class RecordSerializer:
             _prefix(key_schema([f.schema for f in table.key_fields], base)) if table.key_fields else None
         )
         value_prefix = _prefix(envelope_schema(fields, base))
-        built = _TablePrefixes(table, key_prefix, value_prefix)
+        built = _TablePrefixes(table, key_prefix, value_prefix, _row_plan(table))
         self._tables[table.oid] = built
         return built
 
@@ -252,6 +269,45 @@ class RecordSerializer:
             "ts_ns": now_ns,
         }
         return self._prefixes(table).value + json_bytes(payload) + _SUFFIX
+
+    def insert_parts(
+        self, table: CapturedTable, values: Sequence[object], position: SourcePosition
+    ) -> tuple[bytes, bytes] | None:
+        """An insert's key record and its row's JSON straight from the tuple, without its event, or None: then
+        the event is built and serialized as any other. Only where the value has its template already (a
+        table's third insert in a transaction on) and the table has no column masks."""
+        template: _RowTemplate | None = self._templates.get(table.oid)
+        if template is None or template.position is not position or template.table is not table:
+            return None
+        prefixes = self._prefixes(table)
+        plan = prefixes.row_plan
+        if plan is None or prefixes.key is None:
+            return None
+        parts = row_json(plan[0], plan[1], values)
+        if parts is None:
+            return None
+        after, key = parts
+        return b"".join((prefixes.key, key, _SUFFIX)), after
+
+    def insert_value(
+        self, table: CapturedTable, after: bytes, block: TransactionBlock | None, lsn: Lsn
+    ) -> bytes:
+        """The value of the insert whose row JSON ``insert_parts`` gave, with its transaction block."""
+        template: _RowTemplate = self._templates[table.oid]
+        return row_value(
+            template.by_op["c"],
+            _NULL,
+            after,
+            _NULL if block is None else json_bytes(_block(block)),
+            lsn,
+            not template.lsn_null,
+            time_ns(),
+        )
+
+    @property
+    def context(self) -> Headers | None:
+        """The context headers every row record carries (None when the run has none)."""
+        return self._context
 
     def _message_value(self, event: ChangeEvent, now_ns: int) -> bytes:
         content = event.message_content or b""

@@ -132,6 +132,11 @@ class IncrementalSnapshot:
             )
 
     @property
+    def watching(self) -> bool:
+        """A chunk is being read or its window is open: ``changed`` must see every row event."""
+        return self._window is not None
+
+    @property
     def running(self) -> bool:
         return self.hold_lsn is not None
 

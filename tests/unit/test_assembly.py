@@ -1,4 +1,4 @@
-"""serialize.assembly: its plain-Python form and its compiled twin (assembly.pyx) write the same record."""
+"""serialize.assembly: its plain-Python form and its compiled twin (assembly.pyx) write the same bytes."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from types import ModuleType
 import pytest
 
 from pgcdc import hot_path
+from pgcdc.decode.values import INTEGER_TEXT, STRING_TEXT
 
 FOLDER = Path(__file__).resolve().parents[2] / "pgcdc" / "serialize"
 PIECES = (
@@ -108,3 +109,48 @@ def test_the_compiled_twin_refuses_pieces_that_are_not_nine_bytes() -> None:
 )
 def test_the_compiled_twin_writes_the_same_json(value: object) -> None:
     assert compiled().json_bytes(value) == plain().json_bytes(value)
+
+
+def _upper(text: str) -> object:
+    return None if text == "none" else text.upper()
+
+
+ROW_COLUMNS = (
+    (b'"id":', 0, INTEGER_TEXT, None, b"null"),
+    (b'"n":', 1, INTEGER_TEXT, None, b"0"),
+    (b'"s":', 2, STRING_TEXT, None, b"null"),
+    (b'"u":', 3, 0, _upper, b'"absent"'),
+    (b'"f":', 4, 0, lambda text: int(text) * 1.5, b"null"),
+)
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["1", "-20", "héllo \u2028 \x7f /", "abc", "3"],
+        ["0", None, 'q"uote\\ \x01 \n', "none", "2"],
+        ["9223372036854775807", "-9223372036854775808", "", "", "0"],
+        ["2", "3", "x", "y\x1f", "1"],  # a converted string that needs escapes
+    ],
+)
+def test_the_compiled_twin_writes_the_same_row_json(values: list[object]) -> None:
+    expected = plain().row_json(ROW_COLUMNS, (0, 2), values)
+    assert expected is not None
+    assert compiled().row_json(ROW_COLUMNS, (0, 2), values) == expected
+
+
+@pytest.mark.parametrize(
+    "values",
+    [
+        ["-0", "1", "x", "y", "1"],  # integers not as PostgreSQL prints them
+        ["01", "1", "x", "y", "1"],
+        ["1 ", "1", "x", "y", "1"],
+        ["", "1", "x", "y", "1"],
+        ["-", "1", "x", "y", "1"],
+        ["\u0661", "1", "x", "y", "1"],  # a digit, but not an ASCII one (ARABIC-INDIC DIGIT ONE)
+        ["1", "1", object(), "y", "1"],  # not text: an unchanged TOASTed value
+    ],
+)
+def test_row_json_leaves_to_the_row_dict_what_it_cannot_write(values: list[object]) -> None:
+    assert plain().row_json(ROW_COLUMNS, (0,), values) is None
+    assert compiled().row_json(ROW_COLUMNS, (0,), values) is None

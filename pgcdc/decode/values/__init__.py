@@ -37,7 +37,7 @@ from pgcdc.decode.values.temporal import (
     timetz_converter,
 )
 
-__all__ = ["Converter", "is_known_type", "value_converter"]
+__all__ = ["INTEGER_TEXT", "STRING_TEXT", "Converter", "is_known_type", "text_form", "value_converter"]
 
 Factory = Callable[[ColumnInfo, TypeModes], Converter | None]
 
@@ -79,6 +79,22 @@ def _text(text: str) -> object:
     return text
 
 
+INTEGER_TEXT = 1
+"""``text_form``: the text is the value's JSON, an integer as PostgreSQL prints it."""
+STRING_TEXT = 2
+"""``text_form``: the value is the text itself, a JSON string."""
+
+
+def text_form(convert: Converter) -> int:
+    """How ``convert``'s value relates to the column's text, for a serializer that writes JSON straight from the
+    text: INTEGER_TEXT, STRING_TEXT, or 0 when only the converter can say."""
+    if convert is _text:
+        return STRING_TEXT
+    if convert in _INTEGERS:
+        return INTEGER_TEXT
+    return 0
+
+
 def _nothing(text: str) -> object:
     return None
 
@@ -112,11 +128,15 @@ _TEXTUAL = [
     "tstzrange",
     "daterange",
 ]
+_SMALLINT = integer("smallint", 16)
+_INTEGER = integer("integer", 32)
+_BIGINT = integer("bigint", 64)
+_INTEGERS = (_SMALLINT, _INTEGER, _BIGINT)
 _FACTORIES: dict[str, Factory] = {
     **dict.fromkeys(_TEXTUAL, _TEXT),
-    "int2": _fixed(integer("smallint", 16)),
-    "int4": _fixed(integer("integer", 32)),
-    "int8": _fixed(integer("bigint", 64)),
+    "int2": _fixed(_SMALLINT),
+    "int4": _fixed(_INTEGER),
+    "int8": _fixed(_BIGINT),
     "oid": oid_converter,
     "bool": _fixed(boolean),
     "float4": float4_converter,
