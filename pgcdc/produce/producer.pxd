@@ -23,5 +23,6 @@ cdef class KafkaSink:
     cdef object _refused
 
     cdef str _topic(self, ChangeEvent event)
+    cdef _count(self, str op, position)
     cpdef str ensure_topic(self, str topic)
     cpdef produce(self, str topic, bytes key, bytes value, object callback, object headers=*)

@@ -195,13 +195,7 @@ class KafkaSink:
             self.produce(topic, key, value, callback, headers=headers)
         else:
             self._emit_tolerating(self._refused, event, topic, key, value, callback, headers)
-        op = "tombstone" if event.tombstone else event.op
-        self._counts[op] = self._counts.get(op, 0) + 1
-        position = event.position
-        if position is not self._position:
-            # Once per transaction (its events share one position), not per record.
-            self._position = position
-            self._status.last_event_commit_ms = position.commit_time_us // 1000
+        self._count("tombstone" if event.tombstone else event.op, event.position)
 
     def emit_insert(
         self,
@@ -215,9 +209,8 @@ class KafkaSink:
         """An insert written straight from its tuple, as ``emit`` would write its event; False when it cannot be
         (see RecordSerializer.insert_parts), and then nothing was done: the caller emits the event."""
         if self._refused is not None:
-            return (
-                False  # a refusal names the event's table and key: errors.tolerance=all takes the event path
-            )
+            # A refused record is described by its event's table and key: errors.tolerance=all takes that path.
+            return False
         parts = self._serializer.insert_parts(table, values, position)
         if parts is None:
             return False
@@ -225,11 +218,16 @@ class KafkaSink:
         block = None if transactions is None else transactions.block(table.collection, lsn)
         value = self._serializer.insert_value(table, after, block, lsn)
         self.produce(self.ensure_topic(table.topic), key, value, _delivery(ack), self._serializer.context)
-        self._counts["c"] = self._counts.get("c", 0) + 1
+        self._count("c", position)
+        return True
+
+    def _count(self, op: str, position: SourcePosition) -> None:
+        """A record written for an event at ``position``: in the status's counts and its last event time."""
+        self._counts[op] = self._counts.get(op, 0) + 1
         if position is not self._position:
+            # Once per transaction (its events share one position), not per record.
             self._position = position
             self._status.last_event_commit_ms = position.commit_time_us // 1000
-        return True
 
     def add_counts(self, by_op: dict[str, int], skipped: int, dead_lettered: int) -> None:
         """Count records another producer wrote for this connector (a snapshot worker process's) in its status,

@@ -3,7 +3,9 @@
 Each table's schema JSON is serialized once; per event only the payload is, and spliced in after the cached
 ``{"schema":...,"payload":`` prefix. A row event's payload is itself a template per table and transaction (its
 ``source`` block serialized once), between whose pieces only the rows, the position and the times are joined.
-orjson writes compact JSON in insertion order, as Jackson does.
+Once a table's template is there, an insert's row and key JSON is written straight from pgoutput's text
+(``insert_parts``), without a row dict or an event. orjson writes compact JSON in insertion order, as Jackson
+does.
 """
 
 from __future__ import annotations
