@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import signal
 import threading
@@ -157,6 +158,9 @@ app.command(name="topics")(topics_command)
 
 def main() -> None:
     keep_freed_memory()
+    # What the imports made lives as long as the process: kept out of the collector's full passes, which took
+    # about 35 ms each in a streaming `pgcdc run` (every record in flight then waits) and take 3-5 ms without it.
+    gc.freeze()
     app()
 
 
