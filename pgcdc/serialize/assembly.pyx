@@ -93,6 +93,28 @@ cdef char* _put_part(char* at, bytes name, _Part* part) noexcept:
     return at
 
 
+cdef inline bytes _json_object(tuple columns, _Part* parts, tuple indexes, Py_ssize_t count):
+    """``{"name":value,...}`` of the columns at ``indexes`` (None: all ``count`` of them, in order)."""
+    cdef Py_ssize_t n = count if indexes is None else len(indexes)
+    cdef Py_ssize_t size = 2 + (n - 1 if n > 0 else 0)
+    cdef Py_ssize_t j, i
+    for j in range(n):
+        i = j if indexes is None else <Py_ssize_t>indexes[j]
+        size += PyBytes_GET_SIZE(<bytes>(<tuple>columns[i])[0]) + parts[i].size + 2 * parts[i].quoted
+    cdef bytes written = PyBytes_FromStringAndSize(NULL, size)
+    cdef char* at = PyBytes_AS_STRING(written)
+    at[0] = b"{"
+    at += 1
+    for j in range(n):
+        i = j if indexes is None else <Py_ssize_t>indexes[j]
+        if j > 0:
+            at[0] = b","
+            at += 1
+        at = _put_part(at, <bytes>(<tuple>columns[i])[0], &parts[i])
+    at[0] = b"}"
+    return written
+
+
 def row_json(tuple columns not None, tuple key_columns not None, values):
     # The parts point into the tuple's strings and into ``held``, which keeps what this call made alive.
     cdef Py_ssize_t count = len(columns)
@@ -100,30 +122,28 @@ def row_json(tuple columns not None, tuple key_columns not None, values):
     if parts == NULL:
         raise MemoryError()
     cdef list held = []
-    cdef Py_ssize_t i, size, after_size = 2, key_size = 2
+    cdef Py_ssize_t i, size
     cdef const char* data
     cdef int form
     cdef tuple column
-    cdef bytes piece, after, key
-    cdef char* at
+    cdef bytes piece
     try:
         for i in range(count):
             column = <tuple>columns[i]
             raw = values[<Py_ssize_t>column[1]]
             form = <int>column[2]
             if raw is None:
-                piece = <bytes>column[4]
-                parts[i] = _Part(PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece), False)
-                continue
-            if type(raw) is not str:
+                value = None
+            elif type(raw) is not str:
                 return None
-            if form == _INTEGER_TEXT:
+            elif form == _INTEGER_TEXT:
                 data = PyUnicode_AsUTF8AndSize(raw, &size)
                 if not _integer_text(data, size):
                     return None
                 parts[i] = _Part(data, size, False)
                 continue
-            value = raw if form == _STRING_TEXT or column[3] is None else column[3](raw)
+            else:
+                value = raw if form == _STRING_TEXT or column[3] is None else column[3](raw)
             if value is None:
                 piece = <bytes>column[4]
                 parts[i] = _Part(PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece), False)
@@ -138,37 +158,7 @@ def row_json(tuple columns not None, tuple key_columns not None, values):
             piece = json_bytes(value)
             held.append(piece)
             parts[i] = _Part(PyBytes_AS_STRING(piece), PyBytes_GET_SIZE(piece), False)
-        for i in range(count):
-            after_size += PyBytes_GET_SIZE(<bytes>(<tuple>columns[i])[0]) + parts[i].size + 2 * parts[i].quoted
-        after_size += count - 1 if count > 0 else 0
-        for k in key_columns:
-            i = k
-            key_size += PyBytes_GET_SIZE(<bytes>(<tuple>columns[i])[0]) + parts[i].size + 2 * parts[i].quoted
-        key_size += len(key_columns) - 1 if len(key_columns) > 0 else 0
-        after = PyBytes_FromStringAndSize(NULL, after_size)
-        at = PyBytes_AS_STRING(after)
-        at[0] = b"{"
-        at += 1
-        for i in range(count):
-            if i > 0:
-                at[0] = b","
-                at += 1
-            at = _put_part(at, <bytes>(<tuple>columns[i])[0], &parts[i])
-        at[0] = b"}"
-        key = PyBytes_FromStringAndSize(NULL, key_size)
-        at = PyBytes_AS_STRING(key)
-        at[0] = b"{"
-        at += 1
-        first = True
-        for k in key_columns:
-            i = k
-            if not first:
-                at[0] = b","
-                at += 1
-            first = False
-            at = _put_part(at, <bytes>(<tuple>columns[i])[0], &parts[i])
-        at[0] = b"}"
-        return after, key
+        return _json_object(columns, parts, None, count), _json_object(columns, parts, key_columns, count)
     finally:
         PyMem_Free(parts)
 
